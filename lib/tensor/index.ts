@@ -1,0 +1,14 @@
+// The `torch` namespace: tensors, creation, math, autograd, scopes and runtime settings.
+import './ops-shape.js';
+import './ops-math.js';
+
+export { Tensor, liveTensors, type NestedNumbers } from './tensor.js';
+export type { DType, Device, NumericArray } from './dtype.js';
+export { DTYPES, BYTES_PER_ELEMENT, isFloating } from './dtype.js';
+export * from './creation.js';
+export { cat, stack, where } from './ops-shape.js';
+export { add, mul, matmul, bmm, addmm, einsum, outer } from './ops-math.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
+export { scope, keep } from './scope.js';
+export { manualSeed, getNumThreads, setNumThreads, versions, cuda } from './runtime.js';
+export * as F from './functional.js';

@@ -1,0 +1,32 @@
+#include <napi.h>
+
+#include "common.h"
+#include "convert.h"
+#include "registry.h"
+#include "tensor.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new np::AddonData();
+  env.SetInstanceData(data);
+  data->tensorClass = Napi::Persistent(np::TensorHandle::DefineClass(env));
+  np::Def(env, exports, "setErrorClass", [](np::Args& a) {
+    np::Data(a.Env()).errorClass = Napi::Persistent(a.Raw(0).As<Napi::Function>());
+  });
+  np::RegisterTensor(env, exports);
+  np::RegisterCreationOps(env, exports);
+  np::RegisterShapeOps(env, exports);
+  np::RegisterMathOps(env, exports);
+  np::RegisterNNOps(env, exports);
+  np::RegisterAutograd(env, exports);
+  np::RegisterOptim(env, exports);
+  np::RegisterLora(env, exports);
+  np::RegisterRuntime(env, exports);
+  np::RegisterIO(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(node_peft, Init)

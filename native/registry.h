@@ -1,0 +1,16 @@
+// Each group of entry points registers itself on the addon's exports.
+#pragma once
+#include <napi.h>
+
+namespace np {
+void RegisterTensor(Napi::Env env, Napi::Object exports);
+void RegisterCreationOps(Napi::Env env, Napi::Object exports);
+void RegisterShapeOps(Napi::Env env, Napi::Object exports);
+void RegisterMathOps(Napi::Env env, Napi::Object exports);
+void RegisterNNOps(Napi::Env env, Napi::Object exports);
+void RegisterAutograd(Napi::Env env, Napi::Object exports);
+void RegisterOptim(Napi::Env env, Napi::Object exports);
+void RegisterLora(Napi::Env env, Napi::Object exports);
+void RegisterRuntime(Napi::Env env, Napi::Object exports);
+void RegisterIO(Napi::Env env, Napi::Object exports);
+}  // namespace np

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// npm run setup: npm dependencies, LibTorch (found or installed privately), the native addon, the TypeScript build.
+// Idempotent: each step is skipped when its inputs have not changed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { findLibTorch, PINNED_SERIES } from './libtorch.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const rebuild = process.argv.includes('--rebuild');
+const quiet = process.argv.includes('--quiet');
+const skipTypeScript = process.argv.includes('--skip-ts');
+
+function log(message) {
+  if (!quiet) console.error(`[setup] ${message}`);
+}
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', ...options });
+  if (result.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed with exit code ${result.status ?? result.signal}`);
+  }
+}
+
+function writeAtomic(path, text) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+function hashOf(paths, extra = '') {
+  const hash = createHash('sha256').update(extra);
+  const walk = (p) => {
+    if (!existsSync(p)) return;
+    if (statSync(p).isDirectory()) {
+      for (const name of readdirSync(p).sort()) walk(join(p, name));
+    } else {
+      hash.update(p).update(readFileSync(p));
+    }
+  };
+  for (const p of paths) walk(join(root, p));
+  return hash.digest('hex');
+}
+
+function stampMatches(name, value) {
+  const file = join(root, 'build', 'stamps', name);
+  return !rebuild && existsSync(file) && readFileSync(file, 'utf8') === value;
+}
+
+function writeStamp(name, value) {
+  writeAtomic(join(root, 'build', 'stamps', name), value);
+}
+
+function npmDependencies() {
+  const lock = join(root, 'package-lock.json');
+  const installed = join(root, 'node_modules', '.package-lock.json');
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  log('installing npm dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts']);
+}
+
+function buildAddon(torch) {
+  const inputs = hashOf(['native', 'CMakeLists.txt'], JSON.stringify(torch));
+  const addon = join(root, 'build', 'Release', 'node_peft.node');
+  if (existsSync(addon) && stampMatches('addon', inputs)) return;
+  log(`building the native addon against LibTorch ${torch.version} (${torch.root})`);
+  const started = Date.now();
+  const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+  const jobs = String(Math.max(1, Math.min(4, (process.env.NODE_PEFT_BUILD_JOBS | 0) || availableParallelism())));
+  run(process.execPath, [cmakeJs, 'build', '--log-level', 'warn', '-p', jobs, `--CDCMAKE_PREFIX_PATH=${torch.root}`,
+    '--CDCMAKE_BUILD_TYPE=Release']);
+  log(`native addon built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  writeStamp('addon', inputs);
+}
+
+function buildTypeScript() {
+  const inputs = hashOf(['lib', 'bin', 'tsconfig.json', 'tsconfig.build.json']);
+  if (existsSync(join(root, 'dist', 'lib', 'index.js')) && stampMatches('typescript', inputs)) return;
+  log('compiling TypeScript');
+  run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  writeStamp('typescript', inputs);
+}
+
+try {
+  npmDependencies();
+  const torch = findLibTorch({ root, install: true, log });
+  writeAtomic(join(root, 'build', 'libtorch.json'), `${JSON.stringify(torch, null, 2)}\n`);
+  buildAddon(torch);
+  if (!skipTypeScript) buildTypeScript();
+} catch (error) {
+  console.error(`[setup] failed: ${error instanceof Error ? error.message : error}`);
+  console.error(`[setup] node-peft needs LibTorch ${PINNED_SERIES}.x; see README.md, "LibTorch".`);
+  process.exit(1);
+}
