@@ -1,0 +1,298 @@
+// Module: ordered registries of parameters, buffers and children, named exactly as PyTorch names them.
+// Layers read their parameters and children through the registries on every forward (never cached),
+// so replaceModule() / replaceParameter() take effect at once (PEFT relies on this).
+import { StateDictError, TorchError } from '../errors.js';
+import type { Device, DType } from '../tensor/dtype.js';
+import { noGrad } from '../tensor/autograd.js';
+import { keep } from '../tensor/scope.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Parameter } from './parameter.js';
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+function checkName(name: string, kind: string): void {
+  if (typeof name !== 'string' || name === '' || name.includes('.')) {
+    throw new TorchError(`${kind} name must be a non-empty string without '.', got ${JSON.stringify(name)}`);
+  }
+}
+
+export abstract class Module {
+  readonly #parameters = new Map<string, Parameter | null>();
+  readonly #buffers = new Map<string, Tensor | null>();
+  readonly #nonPersistent = new Set<string>();
+  readonly #children = new Map<string, Module>();
+  training = true;
+
+  abstract forward(...args: never[]): unknown;
+
+  // ---- registration ---------------------------------------------------------------------------
+
+  #checkFree(name: string, kind: string): void {
+    checkName(name, kind);
+    if (this.#parameters.has(name) || this.#buffers.has(name) || this.#children.has(name)) {
+      throw new TorchError(`attribute '${name}' already exists on ${this.constructor.name}`);
+    }
+  }
+
+  registerParameter(name: string, value: Parameter | null): Parameter | null {
+    this.#checkFree(name, 'parameter');
+    this.#parameters.set(name, value);
+    return value;
+  }
+
+  registerBuffer(name: string, value: Tensor | null, persistent = true): Tensor | null {
+    this.#checkFree(name, 'buffer');
+    if (value) keep(value);
+    this.#buffers.set(name, value);
+    if (!persistent) this.#nonPersistent.add(name);
+    return value;
+  }
+
+  registerModule<M extends Module>(name: string, module: M): M {
+    this.#checkFree(name, 'module');
+    if (!(module instanceof Module)) throw new TorchError(`registerModule('${name}'): expected a Module`);
+    this.#children.set(name, module);
+    return module;
+  }
+
+  // ---- access (what forward uses) ---------------------------------------------------------------
+
+  /** The parameter registered under name (throws if absent or null). */
+  param(name: string): Parameter {
+    const p = this.#parameters.get(name);
+    if (!p) throw new TorchError(`${this.constructor.name} has no parameter '${name}'`);
+    return p;
+  }
+
+  /** The parameter registered under name, or null (e.g. a layer without bias). */
+  paramOrNull(name: string): Parameter | null {
+    return this.#parameters.get(name) ?? null;
+  }
+
+  buffer(name: string): Tensor {
+    const b = this.#buffers.get(name);
+    if (!b) throw new TorchError(`${this.constructor.name} has no buffer '${name}'`);
+    return b;
+  }
+
+  bufferOrNull(name: string): Tensor | null {
+    return this.#buffers.get(name) ?? null;
+  }
+
+  child<M extends Module = Module>(name: string): M {
+    const m = this.#children.get(name);
+    if (!m) throw new TorchError(`${this.constructor.name} has no submodule '${name}'`);
+    return m as M;
+  }
+
+  hasChild(name: string): boolean {
+    return this.#children.has(name);
+  }
+
+  hasParameter(name: string): boolean {
+    return this.#parameters.has(name);
+  }
+
+  // ---- traversal (names exactly as PyTorch: dotted, list indices included) ------------------------
+
+  *namedChildren(): Generator<[string, Module]> {
+    yield* this.#children;
+  }
+
+  children(): Module[] {
+    return [...this.#children.values()];
+  }
+
+  /** Every module in the tree with its dotted name ('' for this one); each module once, like PyTorch. */
+  namedModules(prefix = '', seen = new Set<Module>()): [string, Module][] {
+    if (seen.has(this)) return [];
+    seen.add(this);
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.#children) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name, seen));
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** Parameters with dotted names; a parameter shared by two modules is listed once (its first name). */
+  namedParameters(options: { prefix?: string; recurse?: boolean; removeDuplicate?: boolean } = {}): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    const seen = new Set<Parameter>();
+    const modules = options.recurse === false ? ([[options.prefix ?? '', this]] as [string, Module][]) : this.namedModules(options.prefix ?? '');
+    for (const [path, module] of modules) {
+      for (const [name, p] of module.#parameters) {
+        if (p === null) continue;
+        if (options.removeDuplicate !== false && seen.has(p)) continue;
+        seen.add(p);
+        out.push([path ? `${path}.${name}` : name, p]);
+      }
+    }
+    return out;
+  }
+
+  parameters(options: { recurse?: boolean } = {}): Parameter[] {
+    return this.namedParameters(options).map(([, p]) => p);
+  }
+
+  namedBuffers(options: { prefix?: string; persistentOnly?: boolean } = {}): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [path, module] of this.namedModules(options.prefix ?? '')) {
+      for (const [name, b] of module.#buffers) {
+        if (b === null || (options.persistentOnly && module.#nonPersistent.has(name))) continue;
+        out.push([path ? `${path}.${name}` : name, b]);
+      }
+    }
+    return out;
+  }
+
+  getSubmodule(path: string): Module {
+    if (path === '') return this;
+    let module: Module = this;
+    const parts = path.split('.');
+    for (let i = 0; i < parts.length; i++) {
+      const next = module.#children.get(parts[i]);
+      if (!next) throw new TorchError(`${parts.slice(0, i).join('.') || module.constructor.name} has no submodule '${parts[i]}' (looking up '${path}')`);
+      module = next;
+    }
+    return module;
+  }
+
+  getParameter(path: string): Parameter {
+    const [owner, name] = this.#split(path);
+    const p = owner.#parameters.get(name);
+    if (!p) throw new TorchError(`no parameter '${path}'`);
+    return p;
+  }
+
+  #split(path: string): [Module, string] {
+    const dot = path.lastIndexOf('.');
+    const owner = dot < 0 ? this : this.getSubmodule(path.slice(0, dot));
+    return [owner, path.slice(dot + 1)];
+  }
+
+  /** Swaps the submodule at a dotted path; returns the one it replaced. */
+  replaceModule(path: string, module: Module): Module {
+    const [owner, name] = this.#split(path);
+    const old = owner.#children.get(name);
+    if (!old) throw new TorchError(`replaceModule: no submodule '${path}'`);
+    owner.#children.set(name, module);
+    return old;
+  }
+
+  /** Swaps the parameter at a dotted path; returns the one it replaced. */
+  replaceParameter(path: string, parameter: Parameter): Parameter {
+    const [owner, name] = this.#split(path);
+    const old = owner.#parameters.get(name);
+    if (!old) throw new TorchError(`replaceParameter: no parameter '${path}'`);
+    owner.#parameters.set(name, parameter);
+    return old;
+  }
+
+  /** Replaces a buffer's tensor (same name); returns the old one. */
+  replaceBuffer(path: string, value: Tensor): Tensor | null {
+    const [owner, name] = this.#split(path);
+    if (!owner.#buffers.has(name)) throw new TorchError(`replaceBuffer: no buffer '${path}'`);
+    const old = owner.#buffers.get(name) ?? null;
+    owner.#buffers.set(name, keep(value));
+    return old;
+  }
+
+  // ---- state dict -------------------------------------------------------------------------------
+
+  /** Parameters and persistent buffers by dotted name (shared tensors appear under every name, like PyTorch). */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [path, module] of this.namedModules('', new Set())) {
+      const at = (name: string): string => (path ? `${path}.${name}` : name);
+      for (const [name, p] of module.#parameters) if (p) out[at(name)] = p;
+      for (const [name, b] of module.#buffers) if (b && !module.#nonPersistent.has(name)) out[at(name)] = b;
+    }
+    return out;
+  }
+
+  /**
+   * Copies tensors into this module's parameters and buffers (shapes must match). strict (default):
+   * missing or unexpected keys are an error listing them; otherwise they are returned.
+   */
+  loadStateDict(stateDict: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadResult {
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in stateDict));
+    const unexpectedKeys = Object.keys(stateDict).filter((k) => !(k in own));
+    const mismatches: string[] = [];
+    for (const [key, target] of Object.entries(own)) {
+      const source = stateDict[key];
+      if (source && source.shape.join(',') !== target.shape.join(',')) {
+        mismatches.push(`size mismatch for ${key}: copying a param with shape [${source.shape.join(', ')}], the shape in current model is [${target.shape.join(', ')}]`);
+      }
+    }
+    const strict = options.strict ?? true;
+    const problems = [...mismatches];
+    if (strict && missingKeys.length) problems.unshift(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
+    if (strict && unexpectedKeys.length) problems.unshift(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
+    if (problems.length) {
+      throw new StateDictError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join('\n\t')}`);
+    }
+    noGrad(() => {
+      for (const [key, target] of Object.entries(own)) {
+        const source = stateDict[key];
+        if (source && source !== target) target.copy_(source);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  // ---- mode, conversion, traversal helpers --------------------------------------------------------
+
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Converts every parameter and buffer (new tensors under the same names; requires_grad kept). */
+  to(target: DType | Device): this {
+    for (const module of this.modules()) {
+      for (const [name, p] of module.#parameters) {
+        if (!p) continue;
+        const converted = p.to(target);
+        module.#parameters.set(name, new Parameter(converted, p.requiresGrad));
+        converted.dispose();
+        p.dispose();
+      }
+      for (const [name, b] of module.#buffers) {
+        if (!b) continue;
+        const isFloat = b.dtype.startsWith('float') || b.dtype === 'bfloat16';
+        if (!isFloat && !target.startsWith('c')) continue;
+        module.#buffers.set(name, keep(b.to(target)));
+        b.dispose();
+      }
+    }
+    return this;
+  }
+
+  apply(fn: (module: Module) => void): this {
+    for (const child of this.#children.values()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  numParameters(options: { trainableOnly?: boolean } = {}): number {
+    return this.parameters()
+      .filter((p) => !options.trainableOnly || p.requiresGrad)
+      .reduce((sum, p) => sum + p.numel(), 0);
+  }
+
+  /** Frees every parameter and buffer of the tree now. */
+  dispose(): void {
+    for (const p of this.parameters()) p.dispose();
+    for (const [, b] of this.namedBuffers()) b.dispose();
+  }
+}
