@@ -10,7 +10,6 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new np::AddonData();
   env.SetInstanceData(data);
-  data->tensorClass = Napi::Persistent(np::TensorHandle::DefineClass(env));
   np::Def(env, exports, "setErrorClass", [](np::Args& a) {
     np::Data(a.Env()).errorClass = Napi::Persistent(a.Raw(0).As<Napi::Function>());
   });
@@ -24,6 +23,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   np::RegisterLora(env, exports);
   np::RegisterRuntime(env, exports);
   np::RegisterIO(env, exports);
+  np::RegisterLoraFused(env, exports);
+  np::RegisterLoraGrouped(env, exports);
+  np::RegisterLoraCuda(env, exports);
   return exports;
 }
 

@@ -4,15 +4,24 @@
 #include <napi.h>
 
 #include <ATen/ATen.h>
-#include <atomic>
+#include <deque>
 #include <string>
+#include <vector>
 
 namespace np {
 
+// One live (or free) entry of the tensor table; see tensor.h.
+struct TensorSlot {
+  at::Tensor tensor;
+  uint32_t generation = 0;
+  int64_t reportedBytes = 0;
+};
+
 struct AddonData {
-  Napi::FunctionReference tensorClass;
   Napi::FunctionReference errorClass;
-  std::atomic<int64_t> liveTensors{0};
+  std::deque<TensorSlot> slots;  // a deque: references stay valid while slots are added
+  std::vector<uint32_t> freeSlots;
+  int64_t liveTensors = 0;
 };
 
 AddonData& Data(Napi::Env env);

@@ -35,18 +35,32 @@ std::string DeviceName(const at::Device& device) {
   return device.str();
 }
 
+namespace {
+std::string Describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsArray()) return "an array";
+  if (v.IsString()) return "string '" + v.As<Napi::String>().Utf8Value() + "'";
+  if (v.IsNumber()) return "number " + v.ToString().Utf8Value();
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsBigInt()) return "a bigint";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+}  // namespace
+
 void Args::Fail(size_t i, const char* expected) const {
-  throw Napi::TypeError::New(Env(), "argument " + std::to_string(i) + ": expected " + expected);
+  std::string got = i < info_.Length() ? Describe(info_[i]) : "nothing";
+  throw MakeError(Env(), std::string(name_) + ": argument " + std::to_string(i) + ": expected " + expected + ", got " + got);
 }
 
 bool Args::Has(size_t i) const { return i < info_.Length() && !info_[i].IsUndefined() && !info_[i].IsNull(); }
 
-bool Args::IsTensor(size_t i) const { return Has(i) && TensorHandle::From(info_[i]) != nullptr; }
+bool Args::IsTensor(size_t i) const { return Has(i) && IsTensorHandle(info_[i]); }
 
 const at::Tensor& Args::Tensor(size_t i) const {
-  TensorHandle* handle = Has(i) ? TensorHandle::From(info_[i]) : nullptr;
-  if (handle == nullptr) Fail(i, "a tensor");
-  return handle->Get();
+  if (!IsTensor(i)) Fail(i, "a tensor");
+  return TensorOf(info_[i]);
 }
 
 std::optional<at::Tensor> Args::OptTensor(size_t i) const {
@@ -60,9 +74,9 @@ std::vector<at::Tensor> Args::Tensors(size_t i) const {
   std::vector<at::Tensor> result;
   result.reserve(array.Length());
   for (uint32_t k = 0; k < array.Length(); ++k) {
-    TensorHandle* handle = TensorHandle::From(array.Get(k));
-    if (handle == nullptr) Fail(i, "an array of tensors");
-    result.push_back(handle->Get());
+    Napi::Value item = array.Get(k);
+    if (!IsTensorHandle(item)) Fail(i, "an array of tensors");
+    result.push_back(TensorOf(item));
   }
   return result;
 }
@@ -120,7 +134,11 @@ std::vector<double> Args::Numbers(size_t i) const {
   if (!Has(i) || !info_[i].IsArray()) Fail(i, "an array of numbers");
   Napi::Array array = info_[i].As<Napi::Array>();
   std::vector<double> result(array.Length());
-  for (uint32_t k = 0; k < array.Length(); ++k) result[k] = array.Get(k).As<Napi::Number>().DoubleValue();
+  for (uint32_t k = 0; k < array.Length(); ++k) {
+    Napi::Value v = array.Get(k);
+    if (!v.IsNumber()) Fail(i, "an array of numbers");
+    result[k] = v.As<Napi::Number>().DoubleValue();
+  }
   return result;
 }
 
@@ -170,7 +188,7 @@ at::TensorOptions Args::Options(size_t i, at::ScalarType fallback) const {
 
 Napi::Value ToJs(Napi::Env env, const at::Tensor& t) {
   if (!t.defined()) return env.Null();
-  return TensorHandle::Wrap(env, t);
+  return WrapTensor(env, t);
 }
 
 Napi::Value ToJs(Napi::Env env, const std::vector<at::Tensor>& ts) {

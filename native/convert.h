@@ -21,7 +21,7 @@ std::string DeviceName(const at::Device& device);
 // Positional arguments of one native call. Missing, undefined and null all mean "absent".
 class Args {
  public:
-  explicit Args(const Napi::CallbackInfo& info) : info_(info) {}
+  Args(const Napi::CallbackInfo& info, const char* name) : info_(info), name_(name) {}
   Napi::Env Env() const { return info_.Env(); }
   bool Has(size_t i) const;
   Napi::Value Raw(size_t i) const { return info_[i]; }
@@ -51,6 +51,7 @@ class Args {
  private:
   [[noreturn]] void Fail(size_t i, const char* expected) const;
   const Napi::CallbackInfo& info_;
+  const char* name_;  // the entry point's name, for error messages
 };
 
 Napi::Value ToJs(Napi::Env env, const at::Tensor& t);
@@ -70,9 +71,9 @@ template <typename Fn>
 void Def(Napi::Env env, Napi::Object exports, const char* name, Fn fn) {
   exports.Set(name, Napi::Function::New(
                         env,
-                        [fn](const Napi::CallbackInfo& info) -> Napi::Value {
+                        [fn, name](const Napi::CallbackInfo& info) -> Napi::Value {
                           return Guard(info.Env(), [&]() -> Napi::Value {
-                            Args args(info);
+                            Args args(info, name);
                             if constexpr (std::is_void_v<decltype(fn(args))>) {
                               fn(args);
                               return info.Env().Undefined();

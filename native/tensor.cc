@@ -9,61 +9,76 @@ namespace {
 int64_t ReportedBytes(const at::Tensor& t) {
   return t.defined() && t.has_storage() ? static_cast<int64_t>(t.numel() * t.element_size()) : 0;
 }
+
+// A handle's External pointer: generation in the high 32 bits, slot index + 1 in the low 32 (never null).
+void* Encode(uint32_t index, uint32_t generation) {
+  return reinterpret_cast<void*>((static_cast<uint64_t>(generation) << 32) | (static_cast<uint64_t>(index) + 1));
+}
+
+struct Decoded {
+  uint32_t index;
+  uint32_t generation;
+};
+
+Decoded Decode(Napi::Value value) {
+  auto bits = reinterpret_cast<uint64_t>(value.As<Napi::External<void>>().Data());
+  return {static_cast<uint32_t>(bits & 0xffffffffu) - 1, static_cast<uint32_t>(bits >> 32)};
+}
+
+// The slot a handle names, or nullptr when the handle was disposed.
+TensorSlot* LiveSlot(Napi::Value value) {
+  AddonData& data = Data(value.Env());
+  Decoded d = Decode(value);
+  if (d.index >= data.slots.size()) return nullptr;
+  TensorSlot& slot = data.slots[d.index];
+  return slot.generation == d.generation && slot.tensor.defined() ? &slot : nullptr;
+}
+
+void Release(Napi::Env env, TensorSlot& slot, uint32_t index) {
+  AddonData& data = Data(env);
+  slot.tensor = at::Tensor();
+  slot.generation++;
+  data.freeSlots.push_back(index);
+  data.liveTensors--;
+  if (slot.reportedBytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -slot.reportedBytes);
+  slot.reportedBytes = 0;
+}
 }  // namespace
 
-Napi::Function TensorHandle::DefineClass(Napi::Env env) {
-  return ObjectWrap<TensorHandle>::DefineClass(env, "TensorHandle", {});
-}
-
-TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
-
-TensorHandle::~TensorHandle() { Release(); }
-
-Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor tensor) {
+Napi::Value WrapTensor(Napi::Env env, at::Tensor tensor) {
   AddonData& data = Data(env);
-  Napi::Object object = data.tensorClass.New({});
-  TensorHandle* handle = Unwrap(object);
-  handle->reported_bytes_ = ReportedBytes(tensor);
-  handle->tensor_ = std::move(tensor);
+  uint32_t index;
+  if (!data.freeSlots.empty()) {
+    index = data.freeSlots.back();
+    data.freeSlots.pop_back();
+  } else {
+    index = static_cast<uint32_t>(data.slots.size());
+    data.slots.emplace_back();
+  }
+  TensorSlot& slot = data.slots[index];
+  slot.reportedBytes = ReportedBytes(tensor);
+  slot.tensor = std::move(tensor);
   data.liveTensors++;
-  if (handle->reported_bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, handle->reported_bytes_);
-  return object;
+  if (slot.reportedBytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, slot.reportedBytes);
+  return Napi::External<void>::New(env, Encode(index, slot.generation));
 }
 
-TensorHandle* TensorHandle::From(Napi::Value value) {
-  if (!value.IsObject()) return nullptr;
-  void* result = nullptr;
-  if (napi_unwrap(value.Env(), value, &result) != napi_ok) return nullptr;
-  return static_cast<TensorHandle*>(result);
-}
+bool IsTensorHandle(Napi::Value value) { return value.IsExternal(); }
 
-const at::Tensor& TensorHandle::Get() const {
-  if (!tensor_.defined()) throw Napi::Error::New(Env(), "Tensor was used after dispose()");
-  return tensor_;
+const at::Tensor& TensorOf(Napi::Value value) {
+  TensorSlot* slot = LiveSlot(value);
+  if (slot == nullptr) throw MakeError(value.Env(), "Tensor was used after dispose()");
+  return slot->tensor;
 }
-
-void TensorHandle::Release() {
-  if (!tensor_.defined()) return;
-  tensor_ = at::Tensor();
-  Napi::Env env = Env();
-  Data(env).liveTensors--;
-  if (reported_bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_bytes_);
-  reported_bytes_ = 0;
-}
-
-void TensorHandle::Dispose() { Release(); }
 
 void RegisterTensor(Napi::Env env, Napi::Object exports) {
+  // Frees the tensor now; disposing a handle twice (or after its slot was reused) does nothing.
   Def(env, exports, "dispose", [](Args& a) {
-    TensorHandle* handle = TensorHandle::From(a.Raw(0));
-    if (handle == nullptr) throw std::invalid_argument("dispose: expected a tensor handle");
-    handle->Dispose();
+    if (!IsTensorHandle(a.Raw(0))) throw std::invalid_argument("dispose: expected a tensor handle");
+    if (TensorSlot* slot = LiveSlot(a.Raw(0))) Release(a.Env(), *slot, Decode(a.Raw(0)).index);
   });
-  Def(env, exports, "isDisposed", [](Args& a) {
-    TensorHandle* handle = TensorHandle::From(a.Raw(0));
-    return handle == nullptr || handle->Disposed();
-  });
-  Def(env, exports, "liveTensors", [](Args& a) { return static_cast<int64_t>(Data(a.Env()).liveTensors.load()); });
+  Def(env, exports, "isDisposed", [](Args& a) { return !IsTensorHandle(a.Raw(0)) || LiveSlot(a.Raw(0)) == nullptr; });
+  Def(env, exports, "liveTensors", [](Args& a) { return Data(a.Env()).liveTensors; });
   Def(env, exports, "shape", [](Args& a) { return a.Tensor(0).sizes().vec(); });
   Def(env, exports, "strides", [](Args& a) { return a.Tensor(0).strides().vec(); });
   Def(env, exports, "dtype", [](Args& a) { return std::string(DtypeName(a.Tensor(0).scalar_type())); });

@@ -1,4 +1,7 @@
-// TensorHandle: a JS object that owns one at::Tensor until dispose() or garbage collection.
+// Tensor handles: a JS External that encodes (slot, generation) in the env's table of live tensors.
+// A handle holds no native allocation of its own, so handles waiting for garbage collection pin no
+// heap memory; dispose() frees the tensor at once and the slot is reused. Use after dispose is
+// detected by the generation. The GC safety net for undisposed tensors lives in lib/tensor/tensor.ts.
 #pragma once
 #include <napi.h>
 
@@ -6,25 +9,12 @@
 
 namespace np {
 
-class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
- public:
-  static Napi::Function DefineClass(Napi::Env env);
-  static Napi::Object Wrap(Napi::Env env, at::Tensor tensor);
-  // nullptr when the value is not a TensorHandle.
-  static TensorHandle* From(Napi::Value value);
-
-  explicit TensorHandle(const Napi::CallbackInfo& info);
-  ~TensorHandle() override;
-
-  const at::Tensor& Get() const;
-  bool Disposed() const { return !tensor_.defined(); }
-  void Dispose();
-
- private:
-  void Release();
-  at::Tensor tensor_;
-  int64_t reported_bytes_ = 0;
-};
+// A new handle owning `tensor`.
+Napi::Value WrapTensor(Napi::Env env, at::Tensor tensor);
+// Whether the value is a tensor handle (live or disposed).
+bool IsTensorHandle(Napi::Value value);
+// The tensor behind a handle; throws a TorchError when it was disposed. `value` must be a handle.
+const at::Tensor& TensorOf(Napi::Value value);
 
 void RegisterTensor(Napi::Env env, Napi::Object exports);
 

@@ -2,7 +2,7 @@
 // Layers read their parameters and children through the registries on every forward (never cached),
 // so replaceModule() / replaceParameter() take effect at once (PEFT relies on this).
 import { StateDictError, TorchError } from '../errors.js';
-import type { Device, DType } from '../tensor/dtype.js';
+import { type Device, type DType, isFloating } from '../tensor/dtype.js';
 import { noGrad } from '../tensor/autograd.js';
 import { keep } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -39,12 +39,16 @@ export abstract class Module {
 
   registerParameter(name: string, value: Parameter | null): Parameter | null {
     this.#checkFree(name, 'parameter');
+    if (value !== null && !(value instanceof Parameter)) {
+      throw new TorchError(`registerParameter('${name}'): expected a Parameter or null, got ${(value as unknown) instanceof Tensor ? 'a plain Tensor (wrap it in new Parameter(t))' : typeof value}`);
+    }
     this.#parameters.set(name, value);
     return value;
   }
 
   registerBuffer(name: string, value: Tensor | null, persistent = true): Tensor | null {
     this.#checkFree(name, 'buffer');
+    if (value !== null && !(value instanceof Tensor)) throw new TorchError(`registerBuffer('${name}'): expected a Tensor or null, got ${typeof value}`);
     if (value) keep(value);
     this.#buffers.set(name, value);
     if (!persistent) this.#nonPersistent.add(name);
@@ -165,8 +169,15 @@ export abstract class Module {
   getParameter(path: string): Parameter {
     const [owner, name] = this.#split(path);
     const p = owner.#parameters.get(name);
-    if (!p) throw new TorchError(`no parameter '${path}'`);
+    if (!p) throw new TorchError(`${owner.constructor.name} has no parameter '${name}' (looking up '${path}')`);
     return p;
+  }
+
+  getBuffer(path: string): Tensor {
+    const [owner, name] = this.#split(path);
+    const b = owner.#buffers.get(name);
+    if (!b) throw new TorchError(`${owner.constructor.name} has no buffer '${name}' (looking up '${path}')`);
+    return b;
   }
 
   #split(path: string): [Module, string] {
@@ -180,6 +191,7 @@ export abstract class Module {
     const [owner, name] = this.#split(path);
     const old = owner.#children.get(name);
     if (!old) throw new TorchError(`replaceModule: no submodule '${path}'`);
+    if (!(module instanceof Module)) throw new TorchError(`replaceModule('${path}'): expected a Module`);
     owner.#children.set(name, module);
     return old;
   }
@@ -189,6 +201,7 @@ export abstract class Module {
     const [owner, name] = this.#split(path);
     const old = owner.#parameters.get(name);
     if (!old) throw new TorchError(`replaceParameter: no parameter '${path}'`);
+    if (!(parameter instanceof Parameter)) throw new TorchError(`replaceParameter('${path}'): expected a Parameter`);
     owner.#parameters.set(name, parameter);
     return old;
   }
@@ -207,12 +220,18 @@ export abstract class Module {
   /** Parameters and persistent buffers by dotted name (shared tensors appear under every name, like PyTorch). */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [path, module] of this.namedModules('', new Set())) {
+    for (const [path, module] of this.#everyPath('')) {
       const at = (name: string): string => (path ? `${path}.${name}` : name);
       for (const [name, p] of module.#parameters) if (p) out[at(name)] = p;
       for (const [name, b] of module.#buffers) if (b && !module.#nonPersistent.has(name)) out[at(name)] = b;
     }
     return out;
+  }
+
+  /** Every (path, module) pair, shared modules once per path (as PyTorch's state_dict recursion). */
+  *#everyPath(prefix: string): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, child] of this.#children) yield* child.#everyPath(prefix ? `${prefix}.${name}` : name);
   }
 
   /**
@@ -227,13 +246,14 @@ export abstract class Module {
     for (const [key, target] of Object.entries(own)) {
       const source = stateDict[key];
       if (source && source.shape.join(',') !== target.shape.join(',')) {
-        mismatches.push(`size mismatch for ${key}: copying a param with shape [${source.shape.join(', ')}], the shape in current model is [${target.shape.join(', ')}]`);
+        mismatches.push(`size mismatch for ${key}: copying a param with shape [${source.shape.join(', ')}] from checkpoint, the shape in current model is [${target.shape.join(', ')}].`);
       }
     }
     const strict = options.strict ?? true;
     const problems = [...mismatches];
-    if (strict && missingKeys.length) problems.unshift(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
+    // Same order as PyTorch: missing, unexpected, then size mismatches (which fail even when not strict).
     if (strict && unexpectedKeys.length) problems.unshift(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
+    if (strict && missingKeys.length) problems.unshift(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
     if (problems.length) {
       throw new StateDictError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join('\n\t')}`);
     }
@@ -257,25 +277,52 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Converts every parameter and buffer (new tensors under the same names; requires_grad kept). */
+  /**
+   * Converts every parameter and buffer (new tensors under the same names; requires_grad kept). A dtype
+   * converts floating-point tensors only, as PyTorch; a tensor shared by several modules stays shared.
+   * Optimizers built before to() hold the old parameters: build them after.
+   */
   to(target: DType | Device): this {
+    const isDevice = target === 'cpu' || target.startsWith('cuda');
+    const converts = (t: Tensor): boolean => isDevice || isFloating(t.dtype);
+    const convertedParams = new Map<Parameter, Parameter>();
+    const convertedBuffers = new Map<Tensor, Tensor>();
     for (const module of this.modules()) {
       for (const [name, p] of module.#parameters) {
-        if (!p) continue;
-        const converted = p.to(target);
-        module.#parameters.set(name, new Parameter(converted, p.requiresGrad));
-        converted.dispose();
-        p.dispose();
+        if (!p || !converts(p)) continue;
+        let next = convertedParams.get(p);
+        if (!next) {
+          const converted = p.to(target);
+          next = new Parameter(converted, p.requiresGrad);
+          converted.dispose();
+          convertedParams.set(p, next);
+        }
+        module.#parameters.set(name, next);
       }
       for (const [name, b] of module.#buffers) {
-        if (!b) continue;
-        const isFloat = b.dtype.startsWith('float') || b.dtype === 'bfloat16';
-        if (!isFloat && !target.startsWith('c')) continue;
-        module.#buffers.set(name, keep(b.to(target)));
-        b.dispose();
+        if (!b || !converts(b)) continue;
+        let next = convertedBuffers.get(b);
+        if (!next) {
+          next = keep(b.to(target));
+          convertedBuffers.set(b, next);
+        }
+        module.#buffers.set(name, next);
       }
     }
+    for (const [old, next] of convertedParams) if (old !== next) old.dispose();
+    for (const [old, next] of convertedBuffers) if (old !== next) old.dispose();
     return this;
+  }
+
+  /** Sets requires_grad on every parameter (e.g. false to freeze a base model). */
+  requiresGrad_(requiresGrad = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(requiresGrad);
+    return this;
+  }
+
+  /** Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
   }
 
   apply(fn: (module: Module) => void): this {

@@ -1,33 +1,36 @@
 // F.*: the functional ops models are built from (names as torch.nn.functional, camelCase).
 import { N } from '../binding.js';
 import { TorchError } from '../errors.js';
+import { intArg, intsArg, optIntArg, optTensorArg, tensorArg } from './check.js';
 import type { DType } from './dtype.js';
 import { Tensor, wrap } from './tensor.js';
 
 const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
 
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  return wrap(N.linear(x.handle, weight.handle, bias?.handle ?? null));
+  return wrap(N.linear(tensorArg(x, 'linear: x'), tensorArg(weight, 'linear: weight'), optTensorArg(bias, 'linear: bias')));
 }
 
 export function softmax(x: Tensor, dim: number, dtype?: DType): Tensor {
-  return wrap(N.softmax(x.handle, dim, dtype ?? null));
+  return wrap(N.softmax(tensorArg(x, 'softmax: x'), intArg(dim, 'softmax: dim'), dtype ?? null));
 }
 
 export function logSoftmax(x: Tensor, dim: number, dtype?: DType): Tensor {
-  return wrap(N.logSoftmax(x.handle, dim, dtype ?? null));
+  return wrap(N.logSoftmax(tensorArg(x, 'logSoftmax: x'), intArg(dim, 'logSoftmax: dim'), dtype ?? null));
 }
 
 export function layerNorm(x: Tensor, normalizedShape: number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
-  return wrap(N.layerNorm(x.handle, normalizedShape, weight?.handle ?? null, bias?.handle ?? null, eps));
+  return wrap(N.layerNorm(tensorArg(x, 'layerNorm: x'), intsArg(normalizedShape, 'layerNorm: normalizedShape'),
+    optTensorArg(weight, 'layerNorm: weight'), optTensorArg(bias, 'layerNorm: bias'), eps));
 }
 
 export function rmsNorm(x: Tensor, normalizedShape: number[], weight: Tensor | null = null, eps?: number): Tensor {
-  return wrap(N.rmsNorm(x.handle, normalizedShape, weight?.handle ?? null, eps ?? null));
+  return wrap(N.rmsNorm(tensorArg(x, 'rmsNorm: x'), intsArg(normalizedShape, 'rmsNorm: normalizedShape'),
+    optTensorArg(weight, 'rmsNorm: weight'), eps ?? null));
 }
 
 export function embedding(input: Tensor, weight: Tensor, paddingIdx: number | null = null): Tensor {
-  return wrap(N.embedding(weight.handle, input.handle, paddingIdx));
+  return wrap(N.embedding(tensorArg(weight, 'embedding: weight'), tensorArg(input, 'embedding: input'), optIntArg(paddingIdx, 'embedding: paddingIdx')));
 }
 
 export interface Conv2dOptions {
@@ -38,13 +41,14 @@ export interface Conv2dOptions {
 }
 
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, o: Conv2dOptions = {}): Tensor {
-  return wrap(N.conv2d(x.handle, weight.handle, bias?.handle ?? null, pair(o.stride ?? 1), pair(o.padding ?? 0),
-    pair(o.dilation ?? 1), o.groups ?? 1));
+  const ints2 = (v: number | [number, number], what: string): number[] => intsArg(pair(v), `conv2d: ${what}`);
+  return wrap(N.conv2d(tensorArg(x, 'conv2d: x'), tensorArg(weight, 'conv2d: weight'), optTensorArg(bias, 'conv2d: bias'),
+    ints2(o.stride ?? 1, 'stride'), ints2(o.padding ?? 0, 'padding'), ints2(o.dilation ?? 1, 'dilation'), intArg(o.groups ?? 1, 'conv2d: groups')));
 }
 
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new TorchError(`dropout: p must be in [0, 1], got ${p}`);
-  return wrap(N.dropout(x.handle, p, training));
+  return wrap(N.dropout(tensorArg(x, 'dropout: x'), p, training));
 }
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -58,16 +62,18 @@ export interface CrossEntropyOptions {
 
 /** Cross entropy over logits [N, C, ...] and class indices [N, ...] (or class probabilities). */
 export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
-  return wrap(N.crossEntropy(logits.handle, target.handle, o.weight?.handle ?? null, o.reduction ?? 'mean',
+  return wrap(N.crossEntropy(tensorArg(logits, 'crossEntropy: logits'), tensorArg(target, 'crossEntropy: target'),
+    optTensorArg(o.weight, 'crossEntropy: weight'), o.reduction ?? 'mean',
     o.ignoreIndex ?? -100, o.labelSmoothing ?? 0));
 }
 
 export function nllLoss(logProbs: Tensor, target: Tensor, o: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
-  return wrap(N.nllLoss(logProbs.handle, target.handle, o.weight?.handle ?? null, o.reduction ?? 'mean', o.ignoreIndex ?? -100));
+  return wrap(N.nllLoss(tensorArg(logProbs, 'nllLoss: logProbs'), tensorArg(target, 'nllLoss: target'),
+    optTensorArg(o.weight, 'nllLoss: weight'), o.reduction ?? 'mean', o.ignoreIndex ?? -100));
 }
 
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
-  return wrap(N.mseLoss(input.handle, target.handle, reduction));
+  return wrap(N.mseLoss(tensorArg(input, 'mseLoss: input'), tensorArg(target, 'mseLoss: target'), reduction));
 }
 
 export interface InterpolateOptions {
@@ -79,6 +85,7 @@ export interface InterpolateOptions {
 
 /** Resizes a [N, C, H, W] tensor, as torch.nn.functional.interpolate. */
 export function interpolate(x: Tensor, o: InterpolateOptions): Tensor {
+  tensorArg(x, 'interpolate: x');
   if (x.ndim !== 4) throw new TorchError(`interpolate: expected a 4-D input [N, C, H, W], got shape [${x.shape.join(', ')}]`);
   const mode = o.mode ?? 'nearest';
   let size = o.size;
@@ -100,16 +107,17 @@ export interface AttentionOptions {
 }
 
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions = {}): Tensor {
-  return wrap(N.scaledDotProductAttention(q.handle, k.handle, v.handle, o.attnMask?.handle ?? null, o.dropoutP ?? 0,
+  return wrap(N.scaledDotProductAttention(tensorArg(q, 'scaledDotProductAttention: q'), tensorArg(k, 'scaledDotProductAttention: k'),
+    tensorArg(v, 'scaledDotProductAttention: v'), optTensorArg(o.attnMask, 'scaledDotProductAttention: attnMask'), o.dropoutP ?? 0,
     o.isCausal ?? false, o.scale ?? null, o.enableGqa ?? false));
 }
 
 export function pad(x: Tensor, padding: number[], mode: 'constant' | 'reflect' | 'replicate' = 'constant', value = 0): Tensor {
-  return wrap(N.pad(x.handle, padding, mode, mode === 'constant' ? value : null));
+  return wrap(N.pad(tensorArg(x, 'pad: x'), intsArg(padding, 'pad: padding'), mode, mode === 'constant' ? value : null));
 }
 
 export function oneHot(indices: Tensor, numClasses = -1): Tensor {
-  return wrap(N.oneHot(indices.handle, numClasses));
+  return wrap(N.oneHot(tensorArg(indices, 'oneHot: indices'), intArg(numClasses, 'oneHot: numClasses')));
 }
 
 export const relu = (x: Tensor): Tensor => x.relu();

@@ -56,6 +56,7 @@ export function scope<T>(fn: () => T): T {
   }
   scopes.pop();
   if (result instanceof Promise) {
+    for (const t of created) if (!t.disposed) t.dispose();
     throw new TypeError('scope(fn): fn must be synchronous; tensors made after an await are not tracked');
   }
   const kept = new Set<Owned>();

@@ -6,6 +6,9 @@ import { setOwnedCheck, track } from './scope.js';
 
 export type NestedNumbers = number | boolean | NestedNumbers[];
 
+// The safety net: a Tensor collected without dispose() frees its native tensor (some time after GC).
+const reclaim = new FinalizationRegistry<Handle>((handle) => N.dispose(handle));
+
 export class Tensor implements Disposable {
   #handle: Handle | null;
   #shape: readonly number[] | null = null;
@@ -14,6 +17,7 @@ export class Tensor implements Disposable {
   /** Wraps a native handle; used by ops. Users create tensors with torch.tensor(), zeros(), ... */
   constructor(handle: Handle) {
     this.#handle = handle;
+    reclaim.register(this, handle, this);
     track(this);
   }
 
@@ -31,6 +35,7 @@ export class Tensor implements Disposable {
   dispose(): void {
     if (this.#handle === null) return;
     N.dispose(this.#handle);
+    reclaim.unregister(this);
     this.#handle = null;
   }
 
@@ -146,6 +151,9 @@ export class Tensor implements Disposable {
   }
 
   backward(gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+    if (gradient !== undefined && !(gradient instanceof Tensor)) {
+      throw new TorchError(`backward: gradient: expected a Tensor, got ${describe(gradient)}`);
+    }
     N.backward(this.handle, gradient?.handle ?? null, options.retainGraph ?? false, options.createGraph ?? false);
   }
 
@@ -156,6 +164,11 @@ export class Tensor implements Disposable {
 
 setOwnedCheck((value: unknown): value is Tensor => value instanceof Tensor);
 
+/** A new handle to t's data as a fresh autograd leaf (for subclasses such as nn.Parameter). */
+export function detachedHandle(t: Tensor): Handle {
+  return N.detach(t.handle) as Handle;
+}
+
 /** Wraps a native result: a handle, or an array of handles. */
 export function wrap(handle: Handle): Tensor {
   return new Tensor(handle);
@@ -165,17 +178,19 @@ export function wrapAll(handles: Handle[]): Tensor[] {
   return handles.map((h) => new Tensor(h));
 }
 
-/** A tensor's handle, or a JS number/boolean passed through as a scalar. */
-export function operand(value: Tensor | number | boolean): Handle | number | boolean {
+/** A tensor's handle, or a JS number/boolean passed through as a scalar; `what` names the argument in errors. */
+export function operand(value: Tensor | number | boolean, what = 'other'): Handle | number | boolean {
   if (value instanceof Tensor) return value.handle;
   if (typeof value === 'number' || typeof value === 'boolean') return value;
-  throw new TorchError(`expected a Tensor or a number, got ${describe(value)}`);
+  throw new TorchError(`${what}: expected a Tensor or a number, got ${describe(value)}`);
 }
 
+/** A short description of a JS value for error messages. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
+  if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
   return `${typeof value} ${String(value)}`;
 }
 

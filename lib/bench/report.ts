@@ -1,0 +1,97 @@
+// Side-by-side results: node/python ratios, the done-when targets of the Speed issue, text and JSON lines.
+import type { BenchFields } from './result.js';
+
+/** Fields compared as node/python (times and memory: lower is better; gflops: higher is better). */
+export const RATIO_FIELDS = ['ms_per_step', 'ms', 'base_ms', 'lora_ms', 'merged_ms', 'peak_rss_mb', 'gflops'] as const;
+
+export interface TargetCheck {
+  what: string;
+  value: number;
+  /** value must be <= limit, or >= limit when atLeast. */
+  limit: number;
+  atLeast?: boolean;
+  met: boolean;
+}
+
+export interface WorkloadReport {
+  node: BenchFields;
+  python: BenchFields | null;
+  pythonError: string | null;
+  ratios: Record<string, number>;
+  targets: TargetCheck[];
+}
+
+export function ratios(node: BenchFields, python: BenchFields | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!python) return out;
+  for (const field of RATIO_FIELDS) {
+    const n = node[field];
+    const p = python[field];
+    if (typeof n === 'number' && typeof p === 'number' && p > 0) out[field] = n / p;
+  }
+  return out;
+}
+
+function check(what: string, value: number | string | undefined, limit: number, atLeast = false): TargetCheck[] {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return [];
+  return [{ what, value, limit, atLeast, met: atLeast ? value >= limit : value <= limit }];
+}
+
+/** The done-when targets that apply to one workload's result. */
+export function targetsFor(node: BenchFields, r: Record<string, number>): TargetCheck[] {
+  switch (node.workload) {
+    case 'W1-train-lora':
+      return [...check('ms_per_step node/python', r.ms_per_step, 0.9), ...check('peak_rss node/python', r.peak_rss_mb, 1.1),
+        ...check('fraction of fp32 GEMM peak', node.peak_fraction, 0.7, true)];
+    case 'W2-forward':
+      return [...check('base_ms node/python', r.base_ms, 0.9), ...check('lora_ms node/python', r.lora_ms, 0.9),
+        ...check('merged_ms node/python', r.merged_ms, 0.9), ...check('unmerged / base', node.lora_overhead, 1.05)];
+    case 'W3-multi-adapter-batch':
+      return [...check('ms node/python', r.ms, 0.9), ...check('ms / base forward of the batch', node.overhead_vs_base, 1.05)];
+    case 'W4-adapter-swap':
+      return [...check('load_ms', node.load_ms, 5), ...check('switch_ms', node.switch_ms, 0.1)];
+    case 'W5-vit-seed':
+      return [...check('ms_per_step node/python', r.ms_per_step, 0.95), ...check('peak_rss node/python', r.peak_rss_mb, 1.1)];
+    default:
+      return [];
+  }
+}
+
+export function makeReport(node: BenchFields, python: BenchFields | null, pythonError: string | null = null): WorkloadReport {
+  const r = ratios(node, python);
+  return { node, python, pythonError, ratios: r, targets: targetsFor(node, r) };
+}
+
+/** One JSON object per workload: node's fields (reference.py's names), then python, ratios and targets. */
+export function jsonLine(report: WorkloadReport): string {
+  const extra: Record<string, unknown> = {};
+  if (report.python) extra.python = report.python;
+  if (report.pythonError) extra.python_error = report.pythonError;
+  if (Object.keys(report.ratios).length > 0) extra.ratios = report.ratios;
+  if (report.targets.length > 0) extra.targets = report.targets;
+  return JSON.stringify({ ...report.node, ...extra });
+}
+
+function fmt(v: number | string | undefined): string {
+  if (typeof v !== 'number') return v === undefined ? '-' : v;
+  return Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(4);
+}
+
+const SKIP = new Set(['workload', 'torch', 'threads', 'min', 'max']);
+
+export function textBlock(report: WorkloadReport): string {
+  const { node, python } = report;
+  const lines = [`${node.workload}  (torch ${node.torch}, ${node.threads} threads${python ? `; python torch ${python.torch}, ${python.threads} threads` : ''})`];
+  const pad = (s: string, n: number) => s.padEnd(n);
+  lines.push(`  ${pad('field', 22)}${pad('node', 12)}${pad('python', 12)}node/python`);
+  for (const [key, value] of Object.entries(node)) {
+    if (SKIP.has(key)) continue;
+    const ratio = report.ratios[key];
+    lines.push(`  ${pad(key, 22)}${pad(fmt(value), 12)}${pad(python ? fmt(python[key]) : '-', 12)}${ratio === undefined ? '' : ratio.toFixed(3)}`);
+  }
+  if (report.pythonError) lines.push(`  python: ${report.pythonError}`);
+  for (const t of report.targets) {
+    lines.push(`  target ${t.what} ${t.atLeast ? '>=' : '<='} ${t.limit}: ${fmt(t.value)} ${t.met ? 'met' : 'MISSED'}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,25 @@
+// Runs one workload by name in this process.
+import type { WorkloadName } from './args.js';
+import type { BenchFields, WorkloadContext } from './result.js';
+import { forwardWorkload } from './workloads/forward.js';
+import { gemmWorkload } from './workloads/gemm.js';
+import { multiWorkload } from './workloads/multi.js';
+import { swapWorkload } from './workloads/swap.js';
+import { trainWorkload } from './workloads/train.js';
+import { vitWorkload } from './workloads/vit.js';
+import { getNumThreads, setNumThreads, versions } from '../tensor/runtime.js';
+
+const RUNNERS: Record<WorkloadName, (ctx: WorkloadContext) => BenchFields | Promise<BenchFields>> = {
+  gemm: gemmWorkload,
+  train: trainWorkload,
+  forward: forwardWorkload,
+  multi: multiWorkload,
+  swap: swapWorkload,
+  vit: vitWorkload,
+};
+
+export async function runWorkload(name: WorkloadName, steps: number, threads: number | null, warmup = 3): Promise<BenchFields> {
+  if (threads !== null) setNumThreads(threads);
+  const fields = await RUNNERS[name]({ steps, warmup });
+  return { ...fields, torch: versions().libtorch, threads: getNumThreads() };
+}

@@ -1,0 +1,104 @@
+// train.json: what `node-peft train` reads (documented in docs/cli.md). Paths are relative to the file.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { LoraConfigInit } from '../peft/index.js';
+import { UsageError } from './args.js';
+
+export type SchedulerKind = 'constant' | 'linear' | 'cosine';
+
+export interface TrainConfig {
+  model: string;
+  output_dir: string;
+  lora: LoraConfigInit;
+  train_data: string;
+  eval_data: string | null;
+  /** ViT only: resize the model to this image size (position embeddings interpolated) before adding LoRA. */
+  image_size: number | null;
+  steps: number;
+  batch_size: number;
+  gradient_accumulation_steps: number;
+  learning_rate: number;
+  weight_decay: number;
+  lr_scheduler: SchedulerKind;
+  warmup_steps: number;
+  max_grad_norm: number | null;
+  eval_every: number | null;
+  checkpoint_every: number | null;
+  log_every: number;
+  seed: number;
+  resume: boolean;
+}
+
+const KNOWN = new Set(['model', 'output_dir', 'lora', 'data', 'image_size', 'steps', 'batch_size', 'gradient_accumulation_steps', 'learning_rate',
+  'weight_decay', 'lr_scheduler', 'warmup_steps', 'max_grad_norm', 'eval_every', 'checkpoint_every', 'log_every', 'seed', 'resume']);
+
+type Json = Record<string, unknown>;
+
+function fail(path: string, field: string, expected: string, got: unknown): never {
+  throw new UsageError(`train: ${path}: '${field}' must be ${expected}, got ${JSON.stringify(got)}`);
+}
+
+export function parseTrainConfig(text: string, path: string): TrainConfig {
+  let json: Json;
+  try {
+    json = JSON.parse(text) as Json;
+  } catch (error) {
+    throw new UsageError(`train: ${path} is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(path, '(top level)', 'an object', json);
+  const unknown = Object.keys(json).filter((k) => !KNOWN.has(k));
+  if (unknown.length) throw new UsageError(`train: ${path}: unknown field(s) ${unknown.map((k) => `'${k}'`).join(', ')} (see docs/cli.md)`);
+  const base = dirname(path);
+  const resolvePath = (p: string): string => (isAbsolute(p) ? p : join(base, p));
+  const str = (field: string, value: unknown = json[field]): string => (typeof value === 'string' && value !== '' ? value : fail(path, field, 'a non-empty string', value));
+  const int = (field: string, fallback: number | null, min = 1): number | null => {
+    const v = json[field] ?? fallback;
+    if (v === null) return null;
+    return typeof v === 'number' && Number.isInteger(v) && v >= min ? v : fail(path, field, `an integer >= ${min}`, v);
+  };
+  const num = (field: string, fallback: number | null): number | null => {
+    const v = json[field] ?? fallback;
+    if (v === null) return null;
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : fail(path, field, 'a number >= 0', v);
+  };
+  const lora = json.lora;
+  if (typeof lora !== 'object' || lora === null || Array.isArray(lora)) fail(path, 'lora', 'an object of LoraConfig fields', lora);
+  const data = json.data;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) fail(path, 'data', 'an object { "train": FILE, "eval"?: FILE }', data);
+  const dataJson = data as Json;
+  const scheduler = json.lr_scheduler ?? 'constant';
+  if (scheduler !== 'constant' && scheduler !== 'linear' && scheduler !== 'cosine') fail(path, 'lr_scheduler', "'constant', 'linear' or 'cosine'", scheduler);
+  const resume = json.resume ?? false;
+  if (typeof resume !== 'boolean') fail(path, 'resume', 'true or false', resume);
+  return {
+    model: resolvePath(str('model')),
+    output_dir: resolvePath(str('output_dir')),
+    lora: lora as LoraConfigInit,
+    train_data: resolvePath(str('data.train', dataJson.train)),
+    eval_data: dataJson.eval === undefined || dataJson.eval === null ? null : resolvePath(str('data.eval', dataJson.eval)),
+    image_size: int('image_size', null),
+    steps: int('steps', null) ?? fail(path, 'steps', 'an integer >= 1', json.steps),
+    batch_size: int('batch_size', 8) as number,
+    gradient_accumulation_steps: int('gradient_accumulation_steps', 1) as number,
+    learning_rate: num('learning_rate', 1e-3) as number,
+    weight_decay: num('weight_decay', 0) as number,
+    lr_scheduler: scheduler,
+    warmup_steps: int('warmup_steps', 0, 0) as number,
+    max_grad_norm: num('max_grad_norm', null),
+    eval_every: int('eval_every', null),
+    checkpoint_every: int('checkpoint_every', null),
+    log_every: int('log_every', 10) as number,
+    seed: int('seed', 0, 0) as number,
+    resume,
+  };
+}
+
+export function readTrainConfig(path: string): TrainConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UsageError(`train: --config ${path}: cannot read the file`);
+  }
+  return parseTrainConfig(text, path);
+}

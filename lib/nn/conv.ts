@@ -1,0 +1,85 @@
+// Conv2d, as torch.nn.Conv2d (padding_mode 'zeros').
+import { TorchError } from '../errors.js';
+import { conv2d, pad } from '../tensor/functional.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { checkPair, checkPositiveInt } from './check.js';
+import { biasUniform_, kaimingUniform_ } from './init.js';
+import { Module } from './module.js';
+import { emptyParameter, type FactoryOptions, type Parameter } from './parameter.js';
+
+type Pair = number | [number, number];
+
+export interface Conv2dOptions extends FactoryOptions {
+  stride?: Pair;
+  /** Zero padding per side, or 'valid' (none) or 'same' (output size = input size; stride 1 only). */
+  padding?: Pair | 'valid' | 'same';
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
+}
+
+/** 2-D convolution: weight [out, in/groups, kh, kw], bias [out]; PyTorch's default init. */
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number] | 'same';
+  readonly dilation: [number, number];
+  readonly groups: number;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
+    super();
+    this.inChannels = checkPositiveInt('Conv2d', 'inChannels', inChannels);
+    this.outChannels = checkPositiveInt('Conv2d', 'outChannels', outChannels);
+    this.kernelSize = checkPair('Conv2d', 'kernelSize', kernelSize, 1);
+    this.stride = checkPair('Conv2d', 'stride', options.stride ?? 1, 1);
+    this.dilation = checkPair('Conv2d', 'dilation', options.dilation ?? 1, 1);
+    this.groups = checkPositiveInt('Conv2d', 'groups', options.groups ?? 1);
+    if (inChannels % this.groups !== 0) throw new TorchError(`Conv2d: inChannels (${inChannels}) must be divisible by groups (${this.groups})`);
+    if (outChannels % this.groups !== 0) throw new TorchError(`Conv2d: outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
+    const padding = options.padding ?? 0;
+    if (padding === 'same') {
+      if (this.stride[0] !== 1 || this.stride[1] !== 1) throw new TorchError("Conv2d: padding='same' is not supported for strided convolutions");
+      this.padding = 'same';
+    } else {
+      this.padding = padding === 'valid' ? [0, 0] : checkPair('Conv2d', 'padding', padding, 0);
+    }
+    const [kh, kw] = this.kernelSize;
+    this.registerParameter('weight', emptyParameter([outChannels, inChannels / this.groups, kh, kw], options));
+    this.registerParameter('bias', options.bias === false ? null : emptyParameter([outChannels], options));
+    this.resetParameters();
+  }
+
+  resetParameters(): void {
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    const bias = this.bias;
+    if (bias) biasUniform_(bias, this.weight);
+  }
+
+  get weight(): Parameter {
+    return this.param('weight');
+  }
+
+  get bias(): Parameter | null {
+    return this.paramOrNull('bias');
+  }
+
+  forward(x: Tensor): Tensor {
+    // (N, in, H, W) -> (N, out, H', W')
+    const weight = this.param('weight');
+    const bias = this.paramOrNull('bias');
+    const options = { stride: this.stride, dilation: this.dilation, groups: this.groups };
+    if (this.padding !== 'same') return conv2d(x, weight, bias, { ...options, padding: this.padding });
+    // As PyTorch: total padding d*(k-1) per dim; an odd total puts the extra row/column after.
+    const totals = [this.dilation[0] * (this.kernelSize[0] - 1), this.dilation[1] * (this.kernelSize[1] - 1)];
+    if (totals.every((t) => t % 2 === 0)) return conv2d(x, weight, bias, { ...options, padding: [totals[0] / 2, totals[1] / 2] });
+    const [th, tw] = totals;
+    const padded = pad(x, [Math.floor(tw / 2), tw - Math.floor(tw / 2), Math.floor(th / 2), th - Math.floor(th / 2)]);
+    try {
+      return conv2d(padded, weight, bias, options);
+    } finally {
+      padded.dispose();
+    }
+  }
+}

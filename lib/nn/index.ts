@@ -1,0 +1,11 @@
+// The `nn` namespace: Module, Parameter, layers, containers and init.
+export { Module, type LoadResult } from './module.js';
+export { Parameter, emptyParameter, type FactoryOptions } from './parameter.js';
+export { Linear, Identity, type LinearOptions } from './linear.js';
+export { Embedding, type EmbeddingOptions } from './embedding.js';
+export { Conv2d, type Conv2dOptions } from './conv.js';
+export { LayerNorm, RMSNorm, type LayerNormOptions, type RMSNormOptions } from './normalization.js';
+export { Dropout } from './dropout.js';
+export { ReLU, GELU, SiLU, Tanh, Sigmoid, type GELUApproximation } from './activation.js';
+export { Sequential, ModuleList, ModuleDict, ParameterDict } from './containers.js';
+export * as init from './init.js';

@@ -1,0 +1,212 @@
+// Injecting one adapter into a model (PEFT's inject_adapter + set_additional_trainable_modules): LoRA layers on
+// the modules the config targets, modules_to_save wrappers (modules AND bare parameters), trainable tokens.
+import { PeftError } from '../errors.js';
+import { ModuleDict, ModuleList, ParameterDict } from '../nn/containers.js';
+import { Conv2d } from '../nn/conv.js';
+import { Embedding } from '../nn/embedding.js';
+import { Linear } from '../nn/linear.js';
+import type { Module } from '../nn/module.js';
+import { Conv1D } from '../models/conv1d.js';
+import type { LoraConfig } from './config.js';
+import { LoraConv2d } from './layers/lora-conv2d.js';
+import { LoraEmbedding } from './layers/lora-embedding.js';
+import { LoraLayer, type InitLoraWeights, type LoraLayerOptions } from './layers/lora-layer.js';
+import { LoraLinear } from './layers/lora-linear.js';
+import { findTargets, type FindTargetsModel, type ModuleInfo, type ModuleKind } from './matching.js';
+import { ModulesToSaveWrapper } from './modules-to-save.js';
+import { matchModulesToSave } from './modules-to-save-matching.js';
+import { ParameterToSave } from './parameter-to-save.js';
+import { rankAndAlphaFor } from './patterns.js';
+import { TrainableTokensLayer, TrainableTokensWrapper } from './trainable-tokens.js';
+
+/** Auxiliary wrappers living outside the module tree (bare parameters), keyed by parameter path. */
+export type ParameterWrappers = Map<string, ParameterToSave>;
+
+export function moduleKind(module: Module): ModuleKind {
+  if (module instanceof LoraLayer) return moduleKind(module.baseLayer);
+  if (module instanceof Conv1D) return 'transformers_conv1d';
+  if (module instanceof Linear) return 'linear';
+  if (module instanceof Embedding) return 'embedding';
+  if (module instanceof Conv2d) return 'conv2d';
+  if (module instanceof ModuleList) return 'module_list';
+  if (module instanceof ModuleDict) return 'module_dict';
+  if (module instanceof ParameterDict) return 'parameter_dict';
+  return 'other';
+}
+
+/** get_output_embeddings() as a name: 'lm_head' for language models, null for other transformers-style models. */
+function outputEmbeddingName(model: Module): string | null | undefined {
+  if (model.hasChild('lm_head')) return 'lm_head';
+  return 'config' in model ? null : undefined;
+}
+
+export function describeModel(model: Module): FindTargetsModel {
+  const modules: ModuleInfo[] = model.namedModules().map(([name, m]) => ({ name, kind: moduleKind(m), isLoraLayer: m instanceof LoraLayer }));
+  return { modules, parameters: model.namedParameters().map(([name]) => name), outputEmbeddingName: outputEmbeddingName(model) };
+}
+
+function layerOptions(config: LoraConfig, key: string): LoraLayerOptions {
+  if (config.lora_bias) throw new PeftError('LoraConfig.lora_bias: expected false (lora_bias is not supported by node-peft), got true');
+  const init = config.init_lora_weights;
+  if (init !== true && init !== false && init !== 'gaussian') {
+    throw new PeftError(`LoraConfig.init_lora_weights: expected true, false or "gaussian" (node-peft does not implement ${JSON.stringify(init)}), got ${JSON.stringify(init)}`);
+  }
+  const rankAndAlpha = rankAndAlphaFor(config, key);
+  return {
+    r: rankAndAlpha.r,
+    loraAlpha: rankAndAlpha.lora_alpha,
+    loraDropout: config.lora_dropout,
+    useRslora: config.use_rslora,
+    initLoraWeights: init as InitLoraWeights,
+    useDora: config.use_dora,
+  };
+}
+
+function createLoraLayer(name: string, module: Module, config: LoraConfig, warn: (m: string) => void): LoraLayer {
+  const kind = moduleKind(module);
+  if (kind === 'linear') {
+    if (config.fan_in_fan_out) {
+      warn('fan_in_fan_out is set to True but the target module is `torch.nn.Linear`. Setting fan_in_fan_out to False.');
+      config.fan_in_fan_out = false;
+    }
+    return new LoraLinear(module);
+  }
+  if (kind === 'transformers_conv1d') {
+    if (!config.fan_in_fan_out) {
+      warn('fan_in_fan_out is set to False but the target module is `Conv1D`. Setting fan_in_fan_out to True.');
+      config.fan_in_fan_out = true;
+    }
+    return new LoraLinear(module, { fanInFanOut: true });
+  }
+  if (kind === 'embedding') return new LoraEmbedding(module);
+  if (kind === 'conv2d') return new LoraConv2d(module);
+  throw new PeftError(
+    `Target module ${name} (${module.constructor.name}) is not supported. Currently, only the following modules are supported: ` +
+      'Linear, Embedding, Conv2d and GPT-2 Conv1D.',
+  );
+}
+
+export interface InjectOptions {
+  warn?: (message: string) => void;
+  parameterWrappers: ParameterWrappers;
+  /** An unmatched modules_to_save entry warns instead of throwing (loading an adapter Python PEFT wrote). */
+  lenientModulesToSave?: boolean;
+}
+
+/** Adds adapter `adapterName` to `model` in place (new layers start with it active; existing ones keep theirs). */
+export function injectAdapter(model: Module, config: LoraConfig, adapterName: string, options: InjectOptions): void {
+  const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'PeftWarning'));
+  if (config.target_parameters !== null && config.target_parameters.length > 0) {
+    throw new PeftError('LoraConfig.target_parameters: expected null (not supported by node-peft; list the module in target_modules)');
+  }
+  if (config.layer_replication !== null) throw new PeftError('LoraConfig.layer_replication: expected null (not supported by node-peft)');
+  const selection = findTargets(config, describeModel(model));
+  for (const message of selection.warnings) warn(message);
+  config.target_modules = selection.resolvedTargetModules;
+  for (const name of selection.targetModules) {
+    const module = model.getSubmodule(name);
+    const layerConfig = layerOptions(config, name);
+    if (module instanceof LoraLayer) {
+      module.updateLayer(adapterName, layerConfig);
+      module.setAdapter(module.activeAdapters);
+      continue;
+    }
+    const layer = createLoraLayer(name, module, config, warn);
+    layer.updateLayer(adapterName, layerConfig);
+    layer.setAdapter([adapterName]);
+    model.replaceModule(name, layer);
+  }
+  wrapModulesToSave(model, config, adapterName, options, warn);
+  wrapTrainableTokens(model, config, adapterName);
+}
+
+/** True when name lies inside a module that modules_to_save or trainable tokens already wrapped, or a LoRA layer. */
+function insideWrapper(model: Module, name: string): boolean {
+  const parts = name.split('.');
+  for (let i = 1; i < parts.length; i++) {
+    const m = model.getSubmodule(parts.slice(0, i).join('.'));
+    if (m instanceof ModulesToSaveWrapper || m instanceof TrainableTokensWrapper || m instanceof LoraLayer) return true;
+  }
+  return false;
+}
+
+/**
+ * modules_to_save, selected by matchModulesToSave: modules are wrapped as PEFT does (except a module inside one
+ * already wrapped, where PEFT nests wrappers it cannot load back); an entry naming bare parameters wraps those.
+ */
+function wrapModulesToSave(model: Module, config: LoraConfig, adapterName: string, options: InjectOptions, warn: (m: string) => void): void {
+  const selection = matchModulesToSave(config.modules_to_save, {
+    modules: describeModel(model).modules,
+    parameters: model.namedParameters({ removeDuplicate: false }).map(([name]) => name),
+  }, { adapterName, taskType: config.task_type, onUnmatched: options.lenientModulesToSave ? 'warn' : 'error' });
+  for (const message of selection.warnings) warn(message);
+  for (const name of selection.modules) {
+    if (insideWrapper(model, name)) continue;
+    const module = model.getSubmodule(name);
+    const wrapper = module instanceof ModulesToSaveWrapper ? module : new ModulesToSaveWrapper(module);
+    wrapper.addAdapter(adapterName);
+    if (wrapper !== module) {
+      model.replaceModule(name, wrapper);
+      wrapper.setAdapter(adapterName);
+    }
+  }
+  for (const path of selection.parameters) {
+    let wrapper = options.parameterWrappers.get(path);
+    if (!wrapper) {
+      wrapper = new ParameterToSave(model, path);
+      options.parameterWrappers.set(path, wrapper);
+      wrapper.addAdapter(adapterName);
+      wrapper.setAdapter(adapterName);
+    } else {
+      wrapper.addAdapter(adapterName);
+    }
+  }
+}
+
+/** trainable_token_indices (§4.5): a list applies to the input embedding; a dict maps module names to indices. */
+function wrapTrainableTokens(model: Module, config: LoraConfig, adapterName: string): void {
+  const spec = config.trainable_token_indices;
+  if (spec === null) return;
+  const embeddingNames = model.namedModules().filter(([, m]) => m instanceof Embedding || m instanceof TrainableTokensWrapper).map(([n]) => n);
+  const targets: [string, number[]][] = [];
+  if (Array.isArray(spec)) {
+    const name = embeddingNames.find((n) => n.endsWith('embed_tokens')) ?? embeddingNames[0];
+    if (name === undefined) throw new PeftError('trainable_token_indices: the model has no input embedding (no Embedding module)');
+    targets.push([name, spec]);
+  } else {
+    for (const [entry, indices] of Object.entries(spec)) {
+      const names = model.namedModules().map(([n]) => n).filter((n) => n === entry || n.endsWith(`.${entry}`));
+      if (names.length === 0) throw new PeftError(`trainable_token_indices: '${entry}' matched no module of ${model.constructor.name}`);
+      for (const name of names) targets.push([name, indices]);
+    }
+  }
+  const modulesToSave = config.modules_to_save ?? [];
+  for (const [name, indices] of targets) {
+    if (modulesToSave.some((entry) => name.endsWith(entry))) {
+      throw new PeftError(`The embedding layer ${name} is in modules_to_save and in trainable_token_indices; a module can only be one of them`);
+    }
+    const module = model.getSubmodule(name);
+    const wrapper = module instanceof TrainableTokensWrapper ? module : new TrainableTokensWrapper(new TrainableTokensLayer(module, 'embedding'));
+    wrapper.tokenAdapter.addAdapter(adapterName, indices, config.init_lora_weights !== false);
+    if (wrapper !== module) model.replaceModule(name, wrapper);
+    wrapper.setAdapter(wrapper.tokenAdapter.activeAdapter ?? adapterName);
+    wrapTiedLayers(model, name, wrapper, adapterName);
+  }
+}
+
+/** Layers tied to the embedding (lm_head sharing its matrix) follow its adapter, as PEFT does. */
+function wrapTiedLayers(model: Module, embeddingName: string, embeddingWrapper: TrainableTokensWrapper, adapterName: string): void {
+  const tied = 'tiedParameters' in model && typeof model.tiedParameters === 'function' ? (model.tiedParameters() as [string, string][]) : [];
+  for (const [tiedPath, source] of tied) {
+    if (source !== `${embeddingName}.weight`) continue;
+    const layerName = tiedPath.slice(0, -'.weight'.length);
+    const module = model.getSubmodule(layerName);
+    if (module instanceof TrainableTokensWrapper) {
+      module.setAdapter(module.tokenAdapter.activeAdapter ?? adapterName);
+      continue;
+    }
+    const wrapper = new TrainableTokensWrapper(new TrainableTokensLayer(module, 'linear', embeddingWrapper.tokenAdapter));
+    model.replaceModule(layerName, wrapper);
+    wrapper.setAdapter(adapterName);
+  }
+}

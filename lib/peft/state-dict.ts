@@ -1,0 +1,155 @@
+// getPeftModelStateDict / setPeftModelStateDict: the adapter's tensors under PEFT's saved keys
+// (`base_model.model.<path>`, adapter name removed), built from the live model so save and load are symmetric.
+import { PeftError, StateDictError } from '../errors.js';
+import type { Module } from '../nn/module.js';
+import { noGrad } from '../tensor/autograd.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { LoraConfig } from './config.js';
+import type { ParameterWrappers } from './injection.js';
+import { LoraLayer } from './layers/lora-layer.js';
+import { ModulesToSaveWrapper } from './modules-to-save.js';
+import type { ParameterToSave } from './parameter-to-save.js';
+import { TrainableTokensWrapper } from './trainable-tokens.js';
+
+export const PREFIX = 'base_model.model.';
+/** PEFT's EMBEDDING_LAYER_NAMES: targeting one of these also saves the base embedding (save_embedding_layers='auto'). */
+export const EMBEDDING_LAYER_NAMES = ['embed_tokens', 'lm_head'];
+
+/** What the state-dict functions need from a PeftModel. */
+export interface PeftStateSource {
+  readonly model: Module;
+  readonly parameterWrappers: ParameterWrappers;
+  readonly peftConfig: Map<string, LoraConfig>;
+}
+
+export type SavedKeyKind = 'lora' | 'bias' | 'embedding' | 'module_to_save' | 'parameter_to_save' | 'trainable_tokens';
+
+export interface SavedEntry {
+  tensor: Tensor;
+  kind: SavedKeyKind;
+  /** For parameter_to_save: the wrapper (loading checks shapes and explains a mismatch). */
+  parameterWrapper?: ParameterToSave;
+}
+
+/** A LoRA layer's in-memory parameter name (`lora_A.<adapter>.weight`) as saved (`lora_A.weight`). */
+export function savedLoraName(local: string): string {
+  const [container, , ...rest] = local.split('.');
+  if (container === 'lora_magnitude_vector') return container;
+  return [container, ...rest].join('.');
+}
+
+function embeddingIsTargeted(config: LoraConfig, layerNames: string[]): boolean {
+  const targets = config.target_modules;
+  if (Array.isArray(targets)) return targets.some((t) => EMBEDDING_LAYER_NAMES.includes(t));
+  return typeof targets === 'string' && layerNames.some((name) => EMBEDDING_LAYER_NAMES.includes(name.split('.').pop() as string));
+}
+
+/** Saved key → live tensor for one adapter (the map PEFT builds on save and inverts on load). */
+export function adapterEntries(source: PeftStateSource, adapterName: string): Map<string, SavedEntry> {
+  const config = source.peftConfig.get(adapterName);
+  if (!config) throw new PeftError(`Adapter ${adapterName} does not exist (adapters: ${[...source.peftConfig.keys()].join(', ') || 'none'})`);
+  const entries = new Map<string, SavedEntry>();
+  const model = source.model;
+  const loraLayers = model.namedModules().filter((e): e is [string, LoraLayer] => e[1] instanceof LoraLayer && e[1].hasAdapter(adapterName));
+  const wrappedPrefixes = model.namedModules().filter(([, m]) => m instanceof ModulesToSaveWrapper || m instanceof TrainableTokensWrapper).map(([n]) => `${n}.`);
+  for (const [path, layer] of loraLayers) {
+    for (const [local, tensor] of layer.adapterParameters(adapterName)) {
+      entries.set(`${PREFIX}${path}.${savedLoraName(local)}`, { tensor, kind: 'lora' });
+    }
+    if (config.bias === 'lora_only') {
+      const bias = layer.baseLayer.paramOrNull('bias');
+      if (bias) entries.set(`${PREFIX}${path}.base_layer.bias`, { tensor: bias, kind: 'bias' });
+    }
+  }
+  if (config.bias === 'all') {
+    for (const [name, p] of model.namedParameters()) {
+      if ((name === 'bias' || name.endsWith('.bias')) && !wrappedPrefixes.some((w) => name.startsWith(w)) && !name.includes('.lora_')) {
+        entries.set(`${PREFIX}${name}`, { tensor: p, kind: 'bias' });
+      }
+    }
+  }
+  if (embeddingIsTargeted(config, loraLayers.map(([n]) => n))) {
+    for (const [path, layer] of loraLayers) {
+      if (!EMBEDDING_LAYER_NAMES.includes(path.split('.').pop() as string)) continue;
+      for (const [name, p] of layer.baseLayer.namedParameters()) entries.set(`${PREFIX}${path}.base_layer.${name}`, { tensor: p, kind: 'embedding' });
+    }
+  }
+  for (const [path, module] of model.namedModules()) {
+    if (module instanceof ModulesToSaveWrapper && module.hasAdapter(adapterName)) {
+      for (const [k, t] of Object.entries(module.copyOf(adapterName).stateDict())) entries.set(`${PREFIX}${path}.${k}`, { tensor: t, kind: 'module_to_save' });
+    } else if (module instanceof TrainableTokensWrapper && !module.tokenAdapter.tiedTo && module.tokenAdapter.hasAdapter(adapterName)) {
+      entries.set(`${PREFIX}${path}.token_adapter.trainable_tokens_delta`, { tensor: module.tokenAdapter.delta(adapterName), kind: 'trainable_tokens' });
+    }
+  }
+  for (const [path, wrapper] of source.parameterWrappers) {
+    if (wrapper.hasAdapter(adapterName)) {
+      entries.set(`${PREFIX}${path}`, { tensor: wrapper.copyOf(adapterName), kind: 'parameter_to_save', parameterWrapper: wrapper });
+    }
+  }
+  return entries;
+}
+
+/** The adapter's tensors under their saved keys (the live tensors; callers must not dispose them). */
+export function getPeftModelStateDict(source: PeftStateSource, adapterName = 'default'): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [key, entry] of adapterEntries(source, adapterName)) out[key] = entry.tensor;
+  return out;
+}
+
+export interface SetStateDictResult {
+  /** Adapter keys the model has but the state dict lacks (their tensors keep their initial values). */
+  missingKeys: string[];
+  /** Keys of the state dict the model has no place for (ignored). */
+  unexpectedKeys: string[];
+  /** Human-readable notes (missing parameter copies, ...). */
+  warnings: string[];
+}
+
+/**
+ * Copies saved tensors into the adapter's live tensors. Shapes must match (StateDictError naming the key and both
+ * shapes); a module_to_save with no tensors in the file is an error, as in PEFT. The input is not modified.
+ */
+export function setPeftModelStateDict(source: PeftStateSource, stateDict: Record<string, Tensor>, adapterName = 'default'): SetStateDictResult {
+  const entries = adapterEntries(source, adapterName);
+  const hasPrefix = Object.keys(stateDict).some((k) => k.startsWith(PREFIX));
+  const keyOf = (k: string): string => (hasPrefix ? k : `${PREFIX}${k}`);
+  const given = new Map(Object.entries(stateDict).map(([k, t]) => [keyOf(k), t] as const));
+  const warnings: string[] = [];
+  const missingKeys: string[] = [];
+  const problems: string[] = [];
+  for (const [key, entry] of entries) {
+    const value = given.get(key);
+    if (!value) {
+      missingKeys.push(key);
+      continue;
+    }
+    if (entry.kind === 'parameter_to_save') continue;
+    if (value.shape.join(',') !== entry.tensor.shape.join(',')) {
+      problems.push(`size mismatch for ${key}: copying a param with shape [${value.shape.join(', ')}] from checkpoint, the shape in current model is [${entry.tensor.shape.join(', ')}].`);
+    }
+  }
+  const missingWrapped = missingKeys.filter((k) => entries.get(k)?.kind === 'module_to_save');
+  if (missingWrapped.length > 0) {
+    throw new StateDictError(`modules_to_save: the adapter has no tensors for ${missingWrapped.join(', ')} (the config lists the module, so PEFT requires them)`);
+  }
+  if (problems.length > 0) throw new StateDictError(`Error(s) in loading adapter '${adapterName}':\n\t${problems.join('\n\t')}`);
+  noGrad(() => {
+    for (const [key, entry] of entries) {
+      const value = given.get(key);
+      if (!value) continue;
+      if (entry.parameterWrapper) entry.parameterWrapper.load(adapterName, value, key);
+      else entry.tensor.copy_(value);
+    }
+  });
+  for (const key of missingKeys) {
+    const entry = entries.get(key) as SavedEntry;
+    if (entry.kind === 'parameter_to_save') {
+      warnings.push(
+        `modules_to_save parameter ${key.slice(PREFIX.length)}: the adapter holds no tensor for it (Python PEFT ignores parameter entries and ` +
+          'never saves them); the copy keeps the base model\'s values.',
+      );
+    }
+  }
+  const unexpectedKeys = [...given.keys()].filter((k) => !entries.has(k));
+  return { missingKeys, unexpectedKeys, warnings };
+}

@@ -1,0 +1,91 @@
+// Atomic file writes: the data goes to a temporary file in the same folder, which is fsynced and
+// renamed over the target, and the folder is fsynced. A failure at any point removes the temporary
+// file and leaves the target as it was.
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** The errors a folder fsync may give on file systems that do not support it. */
+const UNSUPPORTED_DIR_SYNC = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM', 'EACCES', 'EBADF']);
+
+function tempPathFor(path: string): string {
+  const target = resolve(path);
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+function isUnsupported(error: unknown): boolean {
+  return UNSUPPORTED_DIR_SYNC.has((error as NodeJS.ErrnoException).code ?? '');
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(folder, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!isUnsupported(error)) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+function syncFolderSync(folder: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(folder, 'r');
+    fsyncSync(fd);
+  } catch (error) {
+    if (!isUnsupported(error)) throw error;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Writes `path` atomically: `write` receives the file descriptor of a new, empty temporary file. */
+export async function writeFileAtomic(path: string, write: (fd: number) => Promise<void>): Promise<void> {
+  const temp = tempPathFor(path);
+  const handle = await open(temp, 'wx', 0o666);
+  let renamed = false;
+  try {
+    try {
+      await write(handle.fd);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    renamed = true;
+    await syncFolder(dirname(resolve(path)));
+  } catch (error) {
+    if (!renamed) await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** As writeFileAtomic, blocking. */
+export function writeFileAtomicSync(path: string, write: (fd: number) => void): void {
+  const temp = tempPathFor(path);
+  const fd = openSync(temp, 'wx', 0o666);
+  let renamed = false;
+  try {
+    try {
+      write(fd);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+    renamed = true;
+    syncFolderSync(dirname(resolve(path)));
+  } catch (error) {
+    if (!renamed) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // already gone
+      }
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,119 @@
+// A seeded, shuffling loader over named tensors that share their first dimension. Its position
+// (epoch, batch within the epoch) is all a checkpoint needs to continue with the very same batches.
+import { TorchError } from '../errors.js';
+import { tensor } from '../tensor/creation.js';
+import { scope } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { epochSeed, seededPermutation } from './random.js';
+
+export type Batch = Record<string, Tensor>;
+
+export interface DataLoaderOptions {
+  batchSize: number;
+  /** A new seeded order each epoch (default true). */
+  shuffle?: boolean;
+  /** Seed of the data order (default 0). */
+  seed?: number;
+  /** Drop the last batch of an epoch when it is smaller than batchSize (default false). */
+  dropLast?: boolean;
+}
+
+/** Where a loader is: the next batch it gives is batch `batch` of epoch `epoch`. */
+export interface LoaderPosition {
+  epoch: number;
+  batch: number;
+}
+
+export class DataLoader {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly dropLast: boolean;
+  readonly size: number;
+  readonly #data: Batch;
+  #epoch = 0;
+  #batch = 0;
+  #order: number[] | null = null;
+
+  /** data: named tensors (e.g. pixel_values, labels) with the same first dimension; the loader does not own them. */
+  constructor(data: Batch, options: DataLoaderOptions) {
+    const names = Object.keys(data);
+    if (names.length === 0) throw new TorchError('DataLoader: data: expected at least one named tensor, got none');
+    const size = data[names[0]].shape[0];
+    for (const name of names) {
+      if (data[name].ndim === 0 || data[name].shape[0] !== size) {
+        throw new TorchError(`DataLoader: data.${name}: expected first dimension ${size} (as data.${names[0]}), got shape [${data[name].shape.join(', ')}]`);
+      }
+    }
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new TorchError(`DataLoader: batchSize: expected a positive integer, got ${options.batchSize}`);
+    }
+    if (size === 0) throw new TorchError('DataLoader: data: expected at least one row, got 0');
+    this.#data = { ...data };
+    this.size = size;
+    this.batchSize = options.batchSize;
+    this.shuffle = options.shuffle ?? true;
+    this.seed = options.seed ?? 0;
+    this.dropLast = options.dropLast ?? false;
+    if (this.dropLast && size < this.batchSize) {
+      throw new TorchError(`DataLoader: dropLast with batchSize ${this.batchSize} leaves no batch from ${size} rows`);
+    }
+  }
+
+  /** Batches per epoch. */
+  get batchesPerEpoch(): number {
+    return this.dropLast ? Math.floor(this.size / this.batchSize) : Math.ceil(this.size / this.batchSize);
+  }
+
+  get position(): LoaderPosition {
+    return { epoch: this.#epoch, batch: this.#batch };
+  }
+
+  /** Continue from a saved position (the same data, batch size and seed give the same batches). */
+  seek(position: LoaderPosition): void {
+    const { epoch, batch } = position;
+    if (!Number.isInteger(epoch) || epoch < 0 || !Number.isInteger(batch) || batch < 0 || batch > this.batchesPerEpoch) {
+      throw new TorchError(`DataLoader.seek: expected epoch >= 0 and batch in 0..${this.batchesPerEpoch}, got ${JSON.stringify(position)}`);
+    }
+    this.#epoch = epoch;
+    this.#batch = batch;
+    this.#order = null;
+  }
+
+  #rowsOfEpoch(): number[] {
+    if (this.#order === null) {
+      this.#order = this.shuffle ? seededPermutation(this.size, epochSeed(this.seed, this.#epoch)) : Array.from({ length: this.size }, (_, i) => i);
+    }
+    return this.#order;
+  }
+
+  /** The next batch (new tensors, the caller's to free), moving on to the next epoch when one ends. */
+  next(): Batch {
+    if (this.#batch >= this.batchesPerEpoch) {
+      this.#epoch += 1;
+      this.#batch = 0;
+      this.#order = null;
+    }
+    const start = this.#batch * this.batchSize;
+    const rows = this.#rowsOfEpoch().slice(start, start + this.batchSize);
+    this.#batch += 1;
+    return this.#take(rows);
+  }
+
+  /** One pass over the data in order (no shuffling), e.g. for evaluation; the position does not move. */
+  *inOrder(): Generator<Batch> {
+    for (let start = 0; start < this.size; start += this.batchSize) {
+      const end = Math.min(start + this.batchSize, this.size);
+      yield this.#take(Array.from({ length: end - start }, (_, i) => start + i));
+    }
+  }
+
+  #take(rows: number[]): Batch {
+    return scope(() => {
+      const index = tensor(BigInt64Array.from(rows, (r) => BigInt(r)));
+      const out: Batch = {};
+      for (const [name, t] of Object.entries(this.#data)) out[name] = t.indexSelect(0, index);
+      return out;
+    });
+  }
+}

@@ -1,0 +1,39 @@
+// node/python ratios and the Speed targets.
+import { describe, expect, test } from 'vitest';
+import { jsonLine, makeReport, textBlock } from '../../lib/bench/report.js';
+
+const python = { workload: 'W1-train-lora', ms_per_step: 200, peak_rss_mb: 600, tokens_per_s: 2560, torch: '2.13.0+cpu', threads: 2 };
+
+describe('makeReport', () => {
+  test('ratios are node/python for the shared time and memory fields', () => {
+    const node = { ...python, ms_per_step: 170, peak_rss_mb: 540, peak_fraction: 0.75 };
+    const report = makeReport(node, python);
+    expect(report.ratios.ms_per_step).toBeCloseTo(0.85);
+    expect(report.ratios.peak_rss_mb).toBeCloseTo(0.9);
+    expect(report.ratios.tokens_per_s).toBeUndefined();
+    expect(report.targets.map((t) => [t.what, t.met])).toEqual([
+      ['ms_per_step node/python', true], ['peak_rss node/python', true], ['fraction of fp32 GEMM peak', true],
+    ]);
+  });
+
+  test('a missed target is reported as missed; without Python only the absolute targets apply', () => {
+    const slow = makeReport({ ...python, ms_per_step: 190 }, python);
+    expect(slow.targets.find((t) => t.what === 'ms_per_step node/python')?.met).toBe(false);
+    const swap = makeReport({ workload: 'W4-adapter-swap', load_ms: 7, switch_ms: 0.01 }, null);
+    expect(swap.targets.map((t) => [t.what, t.met])).toEqual([['load_ms', false], ['switch_ms', true]]);
+  });
+
+  test('the JSON line keeps the reference field names at the top level and nests python and ratios', () => {
+    const line = JSON.parse(jsonLine(makeReport({ ...python, ms_per_step: 180 }, python)));
+    expect(line.workload).toBe('W1-train-lora');
+    expect(line.ms_per_step).toBe(180);
+    expect(line.python.ms_per_step).toBe(200);
+    expect(line.ratios.ms_per_step).toBeCloseTo(0.9);
+  });
+
+  test('the text block shows both sides and the ratio', () => {
+    const text = textBlock(makeReport({ ...python, ms_per_step: 180 }, python));
+    expect(text).toMatch(/ms_per_step\s+180\.0\s+200\.0\s+0\.900/);
+    expect(text).toMatch(/target ms_per_step node\/python <= 0\.9: 0\.9000 met/);
+  });
+});

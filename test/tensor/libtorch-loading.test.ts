@@ -1,0 +1,121 @@
+// Loading LibTorch: a missing or wrong LibTorch gives a clear TorchError at import (checked in a child
+// process), and the LibTorch in use is the one that was found, whatever else the system has installed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { torch } from '../../lib/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+let childDir = '';
+
+interface ImportOutcome {
+  loaded: boolean;
+  name?: string;
+  message?: string;
+  version?: string;
+  mapped?: string[];
+}
+
+const SYSTEM_LIBTORCH_DIR = '/usr/lib/x86_64-linux-gnu';
+
+/** Paths of the LibTorch libraries mapped into a process, from its /proc/PID/maps text. */
+function mappedLibTorch(maps: string): string[] {
+  const paths = maps.split('\n').map((line) => line.split(/\s+/)[5] ?? '');
+  return [...new Set(paths.filter((path) => /\/lib(torch_cpu|c10|torch)\.so/.test(path)))];
+}
+
+/**
+ * lib/binding.ts (and errors.ts, its only import) transpiled into a folder under build/, so a plain
+ * `node` child can import it without a TypeScript loader; it still finds the package root above it.
+ */
+beforeAll(() => {
+  mkdirSync(join(root, 'build'), { recursive: true });
+  childDir = mkdtempSync(join(root, 'build', 'test-loading-'));
+  mkdirSync(join(childDir, 'lib'));
+  for (const name of ['binding', 'errors']) {
+    const source = readFileSync(join(root, 'lib', `${name}.ts`), 'utf8');
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    });
+    writeFileSync(join(childDir, 'lib', `${name}.js`), outputText);
+  }
+  writeFileSync(join(childDir, 'import-binding.mjs'), [
+    'try {',
+    "  const { N } = await import('./lib/binding.js');",
+    "  const { readFileSync } = await import('node:fs');",
+    "  const maps = process.platform === 'linux' ? readFileSync('/proc/self/maps', 'utf8') : '';",
+    `  const mapped = (${mappedLibTorch.toString()})(maps);`,
+    '  console.log(JSON.stringify({ loaded: true, version: N.torchVersion(), mapped }));',
+    '} catch (error) {',
+    '  console.log(JSON.stringify({ loaded: false, name: error.name, message: error.message }));',
+    '}',
+  ].join('\n'));
+});
+
+afterAll(() => {
+  if (childDir) rmSync(childDir, { recursive: true, force: true });
+});
+
+function importInChild(env: Record<string, string | undefined>): ImportOutcome {
+  const childEnv = { ...process.env };
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnv[key];
+    else childEnv[key] = value;
+  }
+  const result = spawnSync(process.execPath, [join(childDir, 'import-binding.mjs')], { env: childEnv, encoding: 'utf8', timeout: 60_000 });
+  expect(result.signal, `child crashed: ${result.stderr}`).toBeNull();
+  expect(result.status, result.stderr).toBe(0);
+  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as ImportOutcome;
+}
+
+describe('importing the binding in a fresh process', () => {
+  test('loads the LibTorch that setup found (the control for the cases below)', () => {
+    const outcome = importInChild({ NODE_PEFT_LIBTORCH: undefined, LIBTORCH: undefined });
+    expect(outcome).toMatchObject({ loaded: true });
+    expect(outcome.version).toMatch(/^2\.13\./);
+  });
+
+  // Debian's libtorch-dev (1.13) puts libtorch_cpu.so and libc10.so in the default search path.
+  test.runIf(existsSync(join(SYSTEM_LIBTORCH_DIR, 'libtorch_cpu.so')))(
+    'a system LibTorch first on LD_LIBRARY_PATH does not hijack the one that was found',
+    () => {
+      const outcome = importInChild({ NODE_PEFT_LIBTORCH: undefined, LD_LIBRARY_PATH: SYSTEM_LIBTORCH_DIR });
+      expect(outcome).toMatchObject({ loaded: true });
+      expect(outcome.version).toMatch(/^2\.13\./);
+      const libDir = torch.versions().libtorchPath;
+      expect(outcome.mapped?.length).toBeGreaterThan(0);
+      for (const path of outcome.mapped ?? []) expect(path.startsWith(`${libDir}/`), path).toBe(true);
+    },
+  );
+
+  test('NODE_PEFT_LIBTORCH pointing nowhere is a clear TorchError', () => {
+    const outcome = importInChild({ NODE_PEFT_LIBTORCH: '/nonexistent' });
+    expect(outcome.loaded).toBe(false);
+    expect(outcome.name).toBe('TorchError');
+    expect(outcome.message).toBe('NODE_PEFT_LIBTORCH=/nonexistent is not a LibTorch folder (no lib/libtorch_cpu.so)');
+  });
+
+  test('a LibTorch of another series is refused before anything is loaded', () => {
+    const fake = mkdtempSync(join(childDir, 'libtorch-1.13-'));
+    mkdirSync(join(fake, 'lib'));
+    writeFileSync(join(fake, 'lib', 'libtorch_cpu.so'), '');
+    writeFileSync(join(fake, 'version.py'), "__version__ = '1.13.1'\n");
+    const outcome = importInChild({ NODE_PEFT_LIBTORCH: fake, NODE_PEFT_BYPASS_VERSION_CHECK: undefined });
+    expect(outcome.loaded).toBe(false);
+    expect(outcome.name).toBe('TorchError');
+    expect(outcome.message).toContain(`LibTorch 1.13.1 found at ${fake}, but node-peft is built for 2.13.x`);
+  });
+});
+
+describe('the LibTorch in this process', () => {
+  test.runIf(process.platform === 'linux')('libtorch_cpu and libc10 are mapped only from the folder that was found', () => {
+    const libDir = torch.versions().libtorchPath;
+    const mapped = mappedLibTorch(readFileSync('/proc/self/maps', 'utf8'));
+    expect(mapped.length).toBeGreaterThan(0);
+    for (const path of mapped) expect(path.startsWith(`${libDir}/`), path).toBe(true);
+    expect(torch.versions().libtorch).toMatch(/^2\.13\./);
+  });
+});
