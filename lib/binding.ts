@@ -70,7 +70,11 @@ function findLibTorch(root: string): LibTorchInfo {
 
 function preloadLibTorch(root: string, info: LibTorchInfo): void {
   const require = createRequire(import.meta.url);
-  const loader = require(join(root, 'build', 'loader', 'node_peft_loader.node')) as { preload(path: string): boolean };
+  // cmake-js puts the loader in build/loader/ (so build/Release holds one .node); node-gyp beside the addon.
+  const candidates = [join(root, 'build', 'loader', 'node_peft_loader.node'), join(root, 'build', 'Release', 'node_peft_loader.node')];
+  const loaderPath = candidates.find((path) => existsSync(path));
+  if (!loaderPath) throw new TorchError('the node-peft loader addon is not built: run "npm run setup"');
+  const loader = require(loaderPath) as { preload(path: string): boolean };
   const wantCuda = info.cuda && process.env.NODE_PEFT_DEVICE !== 'cpu';
   const names = ['libtorch_global_deps.so', 'libc10.so', 'libtorch_cpu.so'];
   if (wantCuda) names.push('libc10_cuda.so', 'libtorch_cuda.so');
@@ -103,9 +107,8 @@ function loadAddon(): NativeBinding {
   const require = createRequire(import.meta.url);
   let addon: NativeBinding;
   try {
-    addon = (process.env.NODE_PEFT_NATIVE
-      ? require(process.env.NODE_PEFT_NATIVE)
-      : (require('node-gyp-build') as (dir: string) => unknown)(root)) as NativeBinding;
+    const explicit = process.env.NODE_PEFT_NATIVE ?? join(root, 'build', 'Release', 'node_peft.node');
+    addon = (existsSync(explicit) ? require(explicit) : (require('node-gyp-build') as (dir: string) => unknown)(root)) as NativeBinding;
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
     throw new TorchError(

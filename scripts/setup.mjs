@@ -58,8 +58,10 @@ function npmDependencies() {
   const lock = join(root, 'package-lock.json');
   const installed = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
-  log('installing npm dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts']);
+  // npm install, not npm ci: npm 11's ci rejects vite 8's lock entries for optional Windows-only packages
+  // ("Missing: napi-windows-process-start-time"); install still follows package-lock.json.
+  log('installing npm dependencies');
+  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts']);
 }
 
 function buildAddon(torch) {
@@ -77,7 +79,7 @@ function buildAddon(torch) {
 }
 
 function buildTypeScript() {
-  const inputs = hashOf(['lib', 'bin', 'tsconfig.json', 'tsconfig.build.json']);
+  const inputs = hashOf(['lib', 'bin', 'examples', 'tsconfig.json', 'tsconfig.build.json']);
   if (existsSync(join(root, 'dist', 'lib', 'index.js')) && stampMatches('typescript', inputs)) return;
   log('compiling TypeScript');
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
