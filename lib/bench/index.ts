@@ -39,8 +39,8 @@ function best(a: BenchFields | null, b: BenchFields): BenchFields {
 }
 
 function withPeakFraction(train: BenchFields, gemm: BenchFields | undefined): BenchFields {
-  if (!gemm || typeof train.gflops !== 'number' || typeof gemm.gflops !== 'number') return train;
-  return { ...train, gemm_gflops: gemm.gflops, peak_fraction: train.gflops / gemm.gflops };
+  if (!gemm || typeof train.gflops !== 'number' || typeof gemm.peak_gflops !== 'number') return train;
+  return { ...train, gemm_peak_gflops: gemm.peak_gflops, peak_fraction: train.gflops / gemm.peak_gflops };
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
