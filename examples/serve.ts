@@ -1,53 +1,91 @@
-// Load a base model and an adapter once, then answer HTTP requests with it.
-//   node dist/examples/serve.js [BASE_DIR] [ADAPTER_DIR] [PORT]
-//   curl -s localhost:8080/predict -d '{"pixels": [64 numbers 0..16, an 8x8 digit row by row]}'
-// With PORT 0 it answers one request to itself and exits (a self-check).
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fromPretrained } from '../lib/models/index.js';
-import { PeftModel } from '../lib/peft/index.js';
-import { torch } from '../lib/index.js';
-import { DIGIT_SIDE, loadDigits } from '../lib/train/index.js';
+// Serving with lib/serve: a base model loaded once, a LoRA adapter loaded next to it, predict requests over HTTP
+// (each names its adapter, or null for the base model), batched when they arrive together.
+//
+//   node dist/examples/serve.js [--case DIR] [--requests N] [--clients N] [--batch-window-ms N] [--port N]
+//
+// --case is a folder laid out like test/fixtures/peft-golden/<case>/ (base/, adapter/, inputs.safetensors); the
+// default is golden case 01, a small ViT classifier. The example sends itself --requests predict requests
+// (default 200) from --clients concurrent clients (default 8), half with the adapter and half on the base model,
+// prints the latency percentiles and the batching counters of GET /metrics, and exits.
+// With --requests 0 it serves until Ctrl-C (SIGINT) or SIGTERM, e.g.
+//   curl -s http://127.0.0.1:PORT/v1/predict -d '{"adapter": "digits", "inputs": {"pixel_values": [[[[...]]]]}}'
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { safetensors } from '../lib/index.js';
+import { percentile, serve } from '../lib/serve/index.js';
 
-const [baseDir = 'out/demo/base-16px', adapterDir = 'out/demo/adapter', portText = '8080'] = process.argv.slice(2);
-torch.setNumThreads(1);
-const base = await fromPretrained(baseDir);
-const model = await PeftModel.fromPretrained(base, adapterDir); // frozen, eval mode
-const side = (base.config as unknown as { image_size: number }).image_size;
-
-/** One 8x8 digit (values 0..16) → class probabilities. */
-function predict(pixels: number[]): number[] {
-  if (!Array.isArray(pixels) || pixels.length !== DIGIT_SIDE * DIGIT_SIDE) throw new Error(`pixels: expected ${DIGIT_SIDE * DIGIT_SIDE} numbers`);
-  return torch.noGrad(() => torch.scope(() => {
-    const image = torch.tensor(pixels.map((v) => (v / 16) * 2 - 1), { dtype: 'float32', shape: [1, 1, DIGIT_SIDE, DIGIT_SIDE] });
-    const resized = torch.F.interpolate(image, { size: [side, side], mode: 'bilinear' });
-    const { logits } = model.forward({ pixel_values: resized }) as { logits: torch.Tensor };
-    return Array.from(torch.F.softmax(logits, -1).toArray(), Number);
-  }));
+/** The package root: two levels above dist/examples/serve.js (one above examples/serve.ts). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
 }
 
-const server = createServer((request, response) => {
-  let body = '';
-  request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-  request.on('end', () => {
-    try {
-      if (request.method !== 'POST' || request.url !== '/predict') throw new Error('POST /predict {"pixels": [...]}');
-      const probabilities = predict((JSON.parse(body) as { pixels: number[] }).pixels);
-      response.end(JSON.stringify({ digit: probabilities.indexOf(Math.max(...probabilities)), probabilities }));
-    } catch (error) {
-      response.statusCode = 400;
-      response.end(JSON.stringify({ error: (error as Error).message }));
-    }
-  });
+const { values } = parseArgs({
+  options: {
+    case: { type: 'string', default: join(packageRoot(), 'test', 'fixtures', 'peft-golden', '01_vit_lora_classifier') },
+    requests: { type: 'string', default: '200' },
+    clients: { type: 'string', default: '8' },
+    'batch-window-ms': { type: 'string', default: '2' },
+    port: { type: 'string', default: '0' },
+  },
 });
+const caseDir = resolve(values.case);
+const requests = Number(values.requests);
+const clients = Math.max(1, Number(values.clients));
 
-server.listen(Number(portText), async () => {
-  const { port } = server.address() as AddressInfo;
-  console.log(`serving ${baseDir} + ${adapterDir} on http://localhost:${port}/predict`);
-  if (portText !== '0') return;
-  const digits = loadDigits();
-  const pixels = Array.from(digits.pixel_values.select(0, 0).toArray() as Float32Array, (v) => Math.round(((Number(v) + 1) / 2) * 16));
-  const reply = await fetch(`http://localhost:${port}/predict`, { method: 'POST', body: JSON.stringify({ pixels }) });
-  console.log(`image 0 (label ${digits.labels.select(0, 0).item()}):`, await reply.text());
-  server.close();
+const server = await serve({
+  model: join(caseDir, 'base'),
+  adapters: [['digits', join(caseDir, 'adapter')]],
+  port: Number(values.port),
+  batchWindowMs: Number(values['batch-window-ms']),
+  log: (line) => console.error(line),
 });
+console.log(`serving ${server.registry.model.architecture} from ${caseDir} with adapter 'digits' on ${server.url}`);
+
+if (requests === 0) {
+  console.log('stop with Ctrl-C');
+  await new Promise((stop) => {
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+} else {
+  // the case's inputs, one row per request, as JSON nested arrays
+  const tensors = await safetensors.load(join(caseDir, 'inputs.safetensors'));
+  const [key, batch] = Object.entries(tensors)[0];
+  const rows = batch.toList() as unknown[];
+  for (const t of Object.values(tensors)) t.dispose();
+
+  const latencies: number[] = [];
+  let next = 0;
+  const client = async (): Promise<void> => {
+    while (next < requests) {
+      const i = next++;
+      const body = JSON.stringify({ adapter: i % 2 === 0 ? 'digits' : null, inputs: { [key]: [rows[i % rows.length]] } });
+      const started = performance.now();
+      const reply = await fetch(`${server.url}/v1/predict`, { method: 'POST', body });
+      const json = (await reply.json()) as { logits?: number[][]; error?: string };
+      latencies.push(performance.now() - started);
+      if (!reply.ok) throw new Error(`request ${i}: ${reply.status} ${json.error}`);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, client));
+  const seconds = (performance.now() - started) / 1000;
+  const metrics = (await (await fetch(`${server.url}/metrics`)).json()) as {
+    batching: Record<string, number>;
+    latency: Record<string, { p50_ms: number; p95_ms: number }>;
+    tensors: { live: number };
+  };
+  const ms = (p: number): string => percentile(latencies, p).toFixed(2);
+  console.log(`${requests} predict requests from ${clients} clients in ${seconds.toFixed(2)} s (${(requests / seconds).toFixed(0)} requests/s)`);
+  console.log(`latency seen by the clients: p50 ${ms(50)} ms, p95 ${ms(95)} ms, max ${ms(100)} ms`);
+  const inServer = metrics.latency['POST /v1/predict'];
+  console.log(`latency inside the server (arrival to last byte): p50 ${inServer.p50_ms} ms, p95 ${inServer.p95_ms} ms`);
+  const b = metrics.batching;
+  console.log(`batching (window ${b.window_ms} ms): ${b.batches} forward passes, ${b.batched_requests} requests shared one, ${b.mixed_batches} mixed adapter + base rows, largest ${b.max_batch_requests} requests`);
+  console.log(`live tensors: ${metrics.tensors.live}`);
+}
+await server.close();

@@ -7,4 +7,5 @@ export * as nn from './nn/index.js';
 export * as safetensors from './serialization/index.js';
 export * as optim from './optim/index.js';
 export * as models from './models/index.js';
+export * as train from './train/index.js';
 export * from './peft/index.js';

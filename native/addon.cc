@@ -23,7 +23,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   np::RegisterLora(env, exports);
   np::RegisterRuntime(env, exports);
   np::RegisterIO(env, exports);
-  np::RegisterLoraFused(env, exports);
   np::RegisterLoraGrouped(env, exports);
   np::RegisterLoraCuda(env, exports);
   return exports;

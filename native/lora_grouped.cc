@@ -107,11 +107,8 @@ void RegisterLoraGrouped(Napi::Env env, Napi::Object exports) {
       const at::Tensor &A = As[g.adapter], &B = Bs[g.adapter];
       double scale = scales[g.adapter];
       if (g.consecutive()) {
-        int64_t start = g.rows.front() * seqLen, length = static_cast<int64_t>(g.rows.size()) * seqLen;
-        at::Tensor ys = y2d.narrow(0, start, length);
-        at::Tensor h = at::mm(x2d.narrow(0, start, length).to(A.scalar_type()), A.t());
-        if (B.scalar_type() == y2d.scalar_type()) ys.addmm_(h, B.t(), 1.0, scale);
-        else ys.add_(at::mm(h, B.t()).mul_(scale).to(y2d.scalar_type()));
+        at::Tensor ys = y2d.narrow(0, g.rows.front() * seqLen, static_cast<int64_t>(g.rows.size()) * seqLen);
+        AddLowRank(ys, x2d.narrow(0, g.rows.front() * seqLen, ys.size(0)), A, B, scale);
         continue;
       }
       std::vector<int64_t> tokens;

@@ -1,6 +1,7 @@
-// The optional CUDA LoRA kernels (native/cuda/*.cu, built into node_peft_cuda.so only against a CUDA LibTorch).
-// The main addon links no CUDA library: it opens that library by path at run time (loraCudaLoad) and calls these
-// C entry points; until then, and for every CPU tensor, LoRA runs on ATen ops.
+// The low-rank update shared by the LoRA entry points, and the optional CUDA LoRA kernels (native/cuda/*.cu, built
+// into node_peft_cuda.so only against a CUDA LibTorch). The main addon links no CUDA library: it opens that library
+// by path at run time (loraCudaLoad) and calls these C entry points; until then, and for every CPU tensor, LoRA runs
+// on ATen ops.
 #pragma once
 #include <ATen/ATen.h>
 #include <cstdint>
@@ -25,6 +26,11 @@ struct LoraCudaKernels {
   LoraLowRankAddFn lowRankAdd = nullptr;
   LoraGroupedLowRankAddFn groupedLowRankAdd = nullptr;
 };
+
+// y2d [T, out] += scale * B(A(xl)) in place (xl [T, in]), with our CUDA kernel when it applies, else two GEMMs
+// (the second accumulated into y2d); in A's dtype when it differs from y2d's, added back in y2d's dtype. y2d may be
+// a row range (narrow) of a larger output. Defined in lora.cc.
+void AddLowRank(at::Tensor& y2d, const at::Tensor& xl, const at::Tensor& A, const at::Tensor& B, double scale);
 
 // The loaded kernels, or nullptr before loraCudaLoad succeeded.
 const LoraCudaKernels* CudaKernels();

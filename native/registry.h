@@ -13,7 +13,6 @@ void RegisterOptim(Napi::Env env, Napi::Object exports);
 void RegisterLora(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
 void RegisterIO(Napi::Env env, Napi::Object exports);
-void RegisterLoraFused(Napi::Env env, Napi::Object exports);
 void RegisterLoraGrouped(Napi::Env env, Napi::Object exports);
 void RegisterLoraCuda(Napi::Env env, Napi::Object exports);
 }  // namespace np

@@ -11,7 +11,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   merge: async () => (await import('./merge.js')).mergeCommand,
   inspect: async () => (await import('./inspect.js')).inspectCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
-  serve: async () => (await import('./unavailable.js')).serveCommand,
+  serve: async () => (await import('./serve-command.js')).serveCommand,
   bench: async () => {
     const [{ benchCommand }, { BENCH_USAGE }] = await Promise.all([import('../bench/index.js'), import('../bench/args.js')]);
     return { name: 'bench', usage: BENCH_USAGE, run: (argv) => benchCommand(argv) };
@@ -25,7 +25,7 @@ const SUMMARIES: Record<string, string> = {
   merge: 'merge an adapter into its base model and write the full model',
   inspect: "show an adapter's config, tensors and (with --model) what it targets",
   doctor: 'show which LibTorch was found, its version, devices and threads',
-  serve: 'HTTP inference server (not available in this build)',
+  serve: 'HTTP JSON inference: one model, adapters loaded, switched and mixed per request',
   bench: 'the benchmark workloads, side by side with Python (bench/WORKLOADS.md)',
 };
 

@@ -6,7 +6,8 @@ import { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import type { Device, DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { writeCheckpoint, writeJsonAtomic, type SaveCheckpointOptions } from './checkpoint.js';
+import { writeTextFileAtomic } from '../serialization/atomic-write.js';
+import { type SaveCheckpointOptions, writeCheckpoint } from './checkpoint.js';
 import { configToJson, type PretrainedConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
 
@@ -101,7 +102,7 @@ export abstract class PreTrainedModel<C extends PretrainedConfig = PretrainedCon
   async savePretrained(dir: string, options: SaveCheckpointOptions = {}): Promise<void> {
     await writeCheckpoint(this, dir, options);
     const config = configToJson({ ...this.config, architectures: [this.architecture] }, this.dtype);
-    await writeJsonAtomic(join(dir, 'config.json'), config);
+    await writeTextFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   }
 
   /** The dtype of the parameters (that of the first floating one). */

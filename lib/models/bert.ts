@@ -15,7 +15,7 @@ import { type Activation, activation } from './activations.js';
 import { additiveMask, attend, checkAttentionMask } from './attention.js';
 import { type ModelInputs, type ModelOutput, PreTrainedModel, type TensorModule } from './base.js';
 import { type BertConfig, bertConfig, type ConfigJson } from './config.js';
-import { initWeights } from './init-weights.js';
+import { initializerRange, initWeights } from './init-weights.js';
 import { classificationLoss } from './losses.js';
 
 export class BertEmbeddings extends Module {
@@ -181,7 +181,7 @@ export class BertForSequenceClassification extends PreTrainedModel<BertConfig> {
     this.registerModule('bert', new BertModel(c));
     this.registerModule('dropout', new Dropout(c.classifier_dropout ?? c.hidden_dropout_prob));
     this.registerModule('classifier', new Linear(c.hidden_size, c.num_labels));
-    initWeights(this, typeof c.initializer_range === 'number' ? c.initializer_range : 0.02);
+    initWeights(this, initializerRange(c));
   }
 
   get architecture(): string {

@@ -65,8 +65,8 @@ export interface GPT2Config extends PretrainedConfig {
   pad_token_id: number | null;
 }
 
-export interface BertConfig extends PretrainedConfig {
-  vocab_size: number;
+/** The fields BERT and ViT encoders share. */
+export interface EncoderFields {
   hidden_size: number;
   num_hidden_layers: number;
   num_attention_heads: number;
@@ -74,23 +74,19 @@ export interface BertConfig extends PretrainedConfig {
   hidden_act: string;
   hidden_dropout_prob: number;
   attention_probs_dropout_prob: number;
+  layer_norm_eps: number;
+}
+
+export interface BertConfig extends PretrainedConfig, EncoderFields {
+  vocab_size: number;
   max_position_embeddings: number;
   type_vocab_size: number;
-  layer_norm_eps: number;
   pad_token_id: number | null;
   classifier_dropout: number | null;
   num_labels: number;
 }
 
-export interface ViTConfig extends PretrainedConfig {
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  intermediate_size: number;
-  hidden_act: string;
-  hidden_dropout_prob: number;
-  attention_probs_dropout_prob: number;
-  layer_norm_eps: number;
+export interface ViTConfig extends PretrainedConfig, EncoderFields {
   image_size: number;
   patch_size: number;
   num_channels: number;
@@ -138,6 +134,31 @@ function tokenIds(json: ConfigJson, field: string, fallback: number | null): num
   if (v === undefined) return fallback;
   if (typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'))) return v as number | number[];
   return null;
+}
+
+/** bos/eos/pad token ids with the model's defaults. */
+function specialTokens(json: ConfigJson, bos: number | null, eos: number | null, pad: number | null): Pick<LlamaConfig, 'bos_token_id' | 'eos_token_id' | 'pad_token_id'> {
+  return { bos_token_id: optInt(json, 'bos_token_id', bos), eos_token_id: tokenIds(json, 'eos_token_id', eos), pad_token_id: optInt(json, 'pad_token_id', pad) };
+}
+
+function checkDivisor(model: string, field: string, value: number, of: string, total: number): void {
+  if (total % value !== 0) fail(model, field, `a divisor of ${of} (${total})`, value);
+}
+
+/** The encoder fields with the defaults BERT and ViT share; only the dropout default differs. */
+function encoderFields(json: ConfigJson, m: string, dropout: number): EncoderFields {
+  const fields: EncoderFields = {
+    hidden_size: posInt(json, m, 'hidden_size', 768),
+    num_hidden_layers: posInt(json, m, 'num_hidden_layers', 12),
+    num_attention_heads: posInt(json, m, 'num_attention_heads', 12),
+    intermediate_size: posInt(json, m, 'intermediate_size', 3072),
+    hidden_act: str(json, m, 'hidden_act', 'gelu'),
+    hidden_dropout_prob: num(json, m, 'hidden_dropout_prob', dropout),
+    attention_probs_dropout_prob: num(json, m, 'attention_probs_dropout_prob', dropout),
+    layer_norm_eps: num(json, m, 'layer_norm_eps', 1e-12),
+  };
+  checkDivisor(m, 'num_attention_heads', fields.num_attention_heads, 'hidden_size', fields.hidden_size);
+  return fields;
 }
 
 const DTYPE_NAMES: Record<string, DType> = {
@@ -229,13 +250,9 @@ export function llamaConfig(json: ConfigJson, variant: 'llama' | 'qwen2' = 'llam
     attention_bias: qwen ? false : bool(json, m, 'attention_bias', false),
     mlp_bias: qwen ? false : bool(json, m, 'mlp_bias', false),
     rope_parameters: ropeParameters(json, maxPositions),
-    bos_token_id: optInt(json, 'bos_token_id', qwen ? null : 1),
-    eos_token_id: tokenIds(json, 'eos_token_id', qwen ? null : 2),
-    pad_token_id: optInt(json, 'pad_token_id', null),
+    ...specialTokens(json, qwen ? null : 1, qwen ? null : 2, null),
   };
-  if (c.num_attention_heads % c.num_key_value_heads !== 0) {
-    fail(m, 'num_key_value_heads', `a divisor of num_attention_heads (${heads})`, c.num_key_value_heads);
-  }
+  checkDivisor(m, 'num_key_value_heads', c.num_key_value_heads, 'num_attention_heads', heads);
   return c;
 }
 
@@ -259,11 +276,9 @@ export function gpt2Config(json: ConfigJson): GPT2Config {
     attn_pdrop: num(json, m, 'attn_pdrop', 0.1),
     resid_pdrop: num(json, m, 'resid_pdrop', 0.1),
     embd_pdrop: num(json, m, 'embd_pdrop', 0.1),
-    bos_token_id: optInt(json, 'bos_token_id', 50256),
-    eos_token_id: tokenIds(json, 'eos_token_id', 50256),
-    pad_token_id: optInt(json, 'pad_token_id', null),
+    ...specialTokens(json, 50256, 50256, null),
   };
-  if (c.n_embd % c.n_head !== 0) fail(m, 'n_head', `a divisor of n_embd (${c.n_embd})`, c.n_head);
+  checkDivisor(m, 'n_head', c.n_head, 'n_embd', c.n_embd);
   return c;
 }
 
@@ -272,46 +287,29 @@ export function bertConfig(json: ConfigJson): BertConfig {
   const c: BertConfig = {
     ...base(json, m, 'BertForSequenceClassification', true),
     vocab_size: posInt(json, m, 'vocab_size', 30522),
-    hidden_size: posInt(json, m, 'hidden_size', 768),
-    num_hidden_layers: posInt(json, m, 'num_hidden_layers', 12),
-    num_attention_heads: posInt(json, m, 'num_attention_heads', 12),
-    intermediate_size: posInt(json, m, 'intermediate_size', 3072),
-    hidden_act: str(json, m, 'hidden_act', 'gelu'),
-    hidden_dropout_prob: num(json, m, 'hidden_dropout_prob', 0.1),
-    attention_probs_dropout_prob: num(json, m, 'attention_probs_dropout_prob', 0.1),
+    ...encoderFields(json, m, 0.1),
     max_position_embeddings: posInt(json, m, 'max_position_embeddings', 512),
     type_vocab_size: posInt(json, m, 'type_vocab_size', 2),
-    layer_norm_eps: num(json, m, 'layer_norm_eps', 1e-12),
     pad_token_id: optInt(json, 'pad_token_id', 0),
     classifier_dropout: optInt(json, 'classifier_dropout', null),
     num_labels: numLabels(json),
   };
   const pe = json.position_embedding_type;
   if (pe !== undefined && pe !== 'absolute') fail(m, 'position_embedding_type', "'absolute'", pe);
-  if (c.hidden_size % c.num_attention_heads !== 0) fail(m, 'num_attention_heads', `a divisor of hidden_size (${c.hidden_size})`, c.num_attention_heads);
   return c;
 }
 
 export function vitConfig(json: ConfigJson): ViTConfig {
   const m = 'vit';
-  const c: ViTConfig = {
+  return {
     ...base(json, m, 'ViTForImageClassification', true),
-    hidden_size: posInt(json, m, 'hidden_size', 768),
-    num_hidden_layers: posInt(json, m, 'num_hidden_layers', 12),
-    num_attention_heads: posInt(json, m, 'num_attention_heads', 12),
-    intermediate_size: posInt(json, m, 'intermediate_size', 3072),
-    hidden_act: str(json, m, 'hidden_act', 'gelu'),
-    hidden_dropout_prob: num(json, m, 'hidden_dropout_prob', 0),
-    attention_probs_dropout_prob: num(json, m, 'attention_probs_dropout_prob', 0),
-    layer_norm_eps: num(json, m, 'layer_norm_eps', 1e-12),
+    ...encoderFields(json, m, 0),
     image_size: posInt(json, m, 'image_size', 224),
     patch_size: posInt(json, m, 'patch_size', 16),
     num_channels: posInt(json, m, 'num_channels', 3),
     qkv_bias: bool(json, m, 'qkv_bias', true),
     num_labels: numLabels(json),
   };
-  if (c.hidden_size % c.num_attention_heads !== 0) fail(m, 'num_attention_heads', `a divisor of hidden_size (${c.hidden_size})`, c.num_attention_heads);
-  return c;
 }
 
 /**

@@ -1,23 +1,21 @@
 // GPT2LMHeadModel with Hugging Face's names: transformer.{wte,wpe}, transformer.h.N.{ln_1,attn.c_attn,attn.c_proj,
 // ln_2,mlp.c_fc,mlp.c_proj}, transformer.ln_f, lm_head (tied to wte). Projections are Conv1D ([in, out] weights).
-import { TorchError } from '../errors.js';
 import { ModuleList } from '../nn/containers.js';
 import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { LayerNorm } from '../nn/normalization.js';
-import { arange } from '../tensor/creation.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type Activation, activation } from './activations.js';
-import { additiveMask, attend, checkAttentionMask } from './attention.js';
+import { attend } from './attention.js';
 import { type CausalLMInputs, type ModelInputs, type ModelOutput, PreTrainedModel, type TensorModule } from './base.js';
 import { type ConfigJson, type GPT2Config, gpt2Config } from './config.js';
+import { causalLmOutput, causalMask, decoderStep, positionIds } from './causal-lm.js';
 import { Conv1D } from './conv1d.js';
-import { initWeights } from './init-weights.js';
+import { initializerRange, initWeights } from './init-weights.js';
 import type { KVCache } from './kv-cache.js';
-import { causalLmLoss } from './losses.js';
 
 interface BlockContext {
   mask: Tensor | null;
@@ -113,23 +111,13 @@ export class GPT2Model extends Module {
 
   /** The final hidden states (B, S, n_embd). */
   forward(inputs: ModelInputs): Tensor {
-    const ids = inputs.input_ids;
-    if (!ids || ids.ndim !== 2) throw new TorchError(`GPT2LMHeadModel: input_ids must be an int64 tensor [batch, sequence], got ${ids ? `shape [${ids.shape.join(', ')}]` : 'nothing'}`);
-    const [b, s] = ids.shape;
-    const cache = inputs.past_key_values ?? null;
-    const past = cache?.length ?? 0;
-    if (past + s > this.#config.n_positions) {
-      throw new TorchError(`GPT2LMHeadModel: ${past + s} positions exceed n_positions (${this.#config.n_positions})`);
-    }
-    if (inputs.attention_mask) checkAttentionMask(inputs.attention_mask, b, past + s);
+    const step = decoderStep(inputs, 'GPT2LMHeadModel', { field: 'n_positions', value: this.#config.n_positions });
     return scope(() => {
-      const positions = inputs.position_ids ?? arange(past, past + s, 1, { device: ids.device }).unsqueeze(0);
       const wte = this.child<TensorModule>('wte');
-      let hidden = wte.forward(ids).add(this.child<TensorModule>('wpe').forward(positions));
+      let hidden = wte.forward(step.ids).add(this.child<TensorModule>('wpe').forward(positionIds(inputs, step)));
       if (inputs.token_type_ids) hidden = hidden.add(wte.forward(inputs.token_type_ids));
       hidden = this.child<TensorModule>('drop').forward(hidden);
-      const mask = additiveMask({ queryLength: s, keyLength: past + s, causal: true, attentionMask: inputs.attention_mask, dtype: hidden.dtype });
-      const ctx: BlockContext = { mask, cache };
+      const ctx: BlockContext = { mask: causalMask(inputs, step, hidden.dtype), cache: step.cache };
       for (const block of this.child<ModuleList>('h')) hidden = (block as GPT2Block).forward(hidden, ctx);
       return this.child<TensorModule>('ln_f').forward(hidden);
     });
@@ -141,7 +129,7 @@ export class GPT2LMHeadModel extends PreTrainedModel<GPT2Config> {
     super(gpt2Config(config));
     this.registerModule('transformer', new GPT2Model(this.config));
     this.registerModule('lm_head', new Linear(this.config.n_embd, this.config.vocab_size, { bias: false }));
-    initWeights(this, typeof this.config.initializer_range === 'number' ? this.config.initializer_range : 0.02);
+    initWeights(this, initializerRange(this.config));
     this.tieWeights();
   }
 
@@ -158,15 +146,6 @@ export class GPT2LMHeadModel extends PreTrainedModel<GPT2Config> {
   }
 
   forward(inputs: CausalLMInputs): ModelOutput {
-    return scope(() => {
-      let hidden = this.child<GPT2Model>('transformer').forward(inputs);
-      const keep = inputs.logits_to_keep ?? 0;
-      if (keep > 0) hidden = hidden.slice(1, -keep);
-      const logits = this.child<TensorModule>('lm_head').forward(hidden); // (B, S, vocab)
-      const out: ModelOutput = { logits };
-      if (inputs.labels) out.loss = causalLmLoss(logits, inputs.labels);
-      if (inputs.past_key_values) out.past_key_values = inputs.past_key_values;
-      return out;
-    });
+    return scope(() => causalLmOutput(this.child<GPT2Model>('transformer').forward(inputs), this.child<TensorModule>('lm_head'), inputs));
   }
 }

@@ -1,10 +1,10 @@
 // The `models` namespace: Hugging Face model classes, fromPretrained / savePretrained, generation.
 export { PreTrainedModel, type CausalLMInputs, type ModelInputs, type ModelOutput, type TensorModule } from './base.js';
 export { fromPretrained, MODEL_CLASSES, type FromPretrainedOptions } from './pretrained.js';
-export { readCheckpoint, loadCheckpointInto, type SaveCheckpointOptions } from './checkpoint.js';
+export { loadCheckpointInto, type SaveCheckpointOptions } from './checkpoint.js';
 export {
   bertConfig, configDtype, gpt2Config, llamaConfig, qwen2Config, vitConfig,
-  type BertConfig, type ConfigJson, type GPT2Config, type LlamaConfig, type PretrainedConfig, type RopeParameters, type ViTConfig,
+  type BertConfig, type ConfigJson, type EncoderFields, type GPT2Config, type LlamaConfig, type PretrainedConfig, type RopeParameters, type ViTConfig,
 } from './config.js';
 export { LlamaForCausalLM, Qwen2ForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP } from './llama.js';
 export { GPT2LMHeadModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP } from './gpt2.js';

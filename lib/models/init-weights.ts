@@ -6,7 +6,13 @@ import { normal_, ones_, zeros_ } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import { LayerNorm, RMSNorm } from '../nn/normalization.js';
+import type { ConfigJson } from './config.js';
 import { Conv1D } from './conv1d.js';
+
+/** config.initializer_range, or transformers' default 0.02. */
+export function initializerRange(config: ConfigJson): number {
+  return typeof config.initializer_range === 'number' ? config.initializer_range : 0.02;
+}
 
 export function initWeights(model: Module, std: number): void {
   for (const module of model.modules()) {

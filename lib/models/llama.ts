@@ -1,22 +1,20 @@
 // LlamaForCausalLM and Qwen2ForCausalLM (the same decoder; Qwen2 adds q/k/v biases), with Hugging Face's
 // module names: model.embed_tokens, model.layers.N.self_attn.{q,k,v,o}_proj, model.layers.N.mlp.{gate,up,down}_proj,
 // model.layers.N.{input,post_attention}_layernorm, model.norm, lm_head.
-import { TorchError } from '../errors.js';
 import { ModuleList } from '../nn/containers.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { RMSNorm } from '../nn/normalization.js';
-import { arange } from '../tensor/creation.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type Activation, activation } from './activations.js';
-import { additiveMask, attend, checkAttentionMask } from './attention.js';
+import { attend } from './attention.js';
 import { type CausalLMInputs, type ModelInputs, type ModelOutput, PreTrainedModel, type TensorModule } from './base.js';
+import { causalLmOutput, causalMask, decoderStep, positionIds } from './causal-lm.js';
 import { type ConfigJson, type LlamaConfig, llamaConfig, qwen2Config } from './config.js';
-import { initWeights } from './init-weights.js';
+import { initializerRange, initWeights } from './init-weights.js';
 import type { KVCache } from './kv-cache.js';
-import { causalLmLoss } from './losses.js';
 import { applyRotary, RotaryEmbedding } from './rope.js';
 
 /** What every decoder layer of one forward call shares. */
@@ -121,18 +119,11 @@ export class LlamaModel extends Module {
 
   /** The final hidden states (B, S, hidden). */
   forward(inputs: ModelInputs): Tensor {
-    const ids = inputs.input_ids;
-    if (!ids || ids.ndim !== 2) throw new TorchError(`${this.#config.architectures[0]}: input_ids must be an int64 tensor [batch, sequence], got ${ids ? `shape [${ids.shape.join(', ')}]` : 'nothing'}`);
-    const [b, s] = ids.shape;
-    const cache = inputs.past_key_values ?? null;
-    const past = cache?.length ?? 0;
-    if (inputs.attention_mask) checkAttentionMask(inputs.attention_mask, b, past + s);
+    const step = decoderStep(inputs, this.#config.architectures[0]);
     return scope(() => {
-      let hidden = this.child<TensorModule>('embed_tokens').forward(ids);
-      const positions = inputs.position_ids ?? arange(past, past + s, 1, { device: ids.device }).unsqueeze(0);
-      const [cos, sin] = this.rotary.cosSin(positions, hidden.dtype);
-      const mask = additiveMask({ queryLength: s, keyLength: past + s, causal: true, attentionMask: inputs.attention_mask, dtype: hidden.dtype });
-      const ctx: DecoderContext = { cos, sin, mask, cache };
+      let hidden = this.child<TensorModule>('embed_tokens').forward(step.ids);
+      const [cos, sin] = this.rotary.cosSin(positionIds(inputs, step), hidden.dtype);
+      const ctx: DecoderContext = { cos, sin, mask: causalMask(inputs, step, hidden.dtype), cache: step.cache };
       for (const layer of this.child<ModuleList>('layers')) hidden = (layer as LlamaDecoderLayer).forward(hidden, ctx);
       return this.child<TensorModule>('norm').forward(hidden);
     });
@@ -145,7 +136,7 @@ export class LlamaForCausalLM extends PreTrainedModel<LlamaConfig> {
     super((new.target as typeof LlamaForCausalLM).parseConfig(config));
     this.registerModule('model', new LlamaModel(this.config));
     this.registerModule('lm_head', new Linear(this.config.hidden_size, this.config.vocab_size, { bias: false }));
-    initWeights(this, typeof this.config.initializer_range === 'number' ? this.config.initializer_range : 0.02);
+    initWeights(this, initializerRange(this.config));
     this.tieWeights();
   }
 
@@ -167,16 +158,7 @@ export class LlamaForCausalLM extends PreTrainedModel<LlamaConfig> {
   }
 
   forward(inputs: CausalLMInputs): ModelOutput {
-    return scope(() => {
-      let hidden = this.child<LlamaModel>('model').forward(inputs);
-      const keep = inputs.logits_to_keep ?? 0;
-      if (keep > 0) hidden = hidden.slice(1, -keep);
-      const logits = this.child<TensorModule>('lm_head').forward(hidden); // (B, S, vocab)
-      const out: ModelOutput = { logits };
-      if (inputs.labels) out.loss = causalLmLoss(logits, inputs.labels);
-      if (inputs.past_key_values) out.past_key_values = inputs.past_key_values;
-      return out;
-    });
+    return scope(() => causalLmOutput(this.child<LlamaModel>('model').forward(inputs), this.child<TensorModule>('lm_head'), inputs));
   }
 }
 

@@ -3,11 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TorchError } from '../errors.js';
+import { loadCheckpoint } from '../serialization/sharded.js';
 import { noGrad } from '../tensor/autograd.js';
 import { type DType, isFloating } from '../tensor/dtype.js';
 import type { PreTrainedModel } from './base.js';
 import { BertForSequenceClassification } from './bert.js';
-import { loadCheckpointInto, readCheckpoint } from './checkpoint.js';
+import { loadCheckpointInto } from './checkpoint.js';
 import { type ConfigJson, configDtype } from './config.js';
 import { GPT2LMHeadModel } from './gpt2.js';
 import { LlamaForCausalLM, Qwen2ForCausalLM } from './llama.js';
@@ -62,7 +63,7 @@ export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel
     throw new TorchError(`fromPretrained: config.json architectures[0] must be one of ${Object.keys(MODEL_CLASSES).join(', ')}, got ${JSON.stringify(architecture)}`);
   }
   const model = new Model(config);
-  const checkpoint = await readCheckpoint(dir);
+  const checkpoint = await loadCheckpoint(dir);
   try {
     noGrad(() => loadCheckpointInto(model, checkpoint));
     const stored = Object.values(checkpoint).find((t) => isFloating(t.dtype))?.dtype;

@@ -20,7 +20,7 @@ import { type Activation, activation } from './activations.js';
 import { attend } from './attention.js';
 import { type ModelInputs, type ModelOutput, PreTrainedModel, type TensorModule } from './base.js';
 import { type ConfigJson, type ViTConfig, vitConfig } from './config.js';
-import { initWeights } from './init-weights.js';
+import { initializerRange, initWeights } from './init-weights.js';
 import { classificationLoss } from './losses.js';
 import { vitNameToCurrent, vitNameToLegacy } from './vit-names.js';
 
@@ -176,7 +176,7 @@ export class ViTForImageClassification extends PreTrainedModel<ViTConfig> {
     const c = this.config;
     this.registerModule('vit', new ViTModel(c));
     this.registerModule('classifier', new Linear(c.hidden_size, c.num_labels));
-    const std = typeof c.initializer_range === 'number' ? c.initializer_range : 0.02;
+    const std = initializerRange(c);
     initWeights(this, std);
     for (const name of ['vit.embeddings.cls_token', 'vit.embeddings.position_embeddings']) normal_(this.getParameter(name), 0, std);
   }

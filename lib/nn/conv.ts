@@ -3,9 +3,8 @@ import { TorchError } from '../errors.js';
 import { conv2d, pad } from '../tensor/functional.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkPair, checkPositiveInt } from './check.js';
-import { biasUniform_, kaimingUniform_ } from './init.js';
-import { Module } from './module.js';
-import { emptyParameter, type FactoryOptions, type Parameter } from './parameter.js';
+import type { FactoryOptions } from './parameter.js';
+import { WeightBiasLayer } from './weight-bias-layer.js';
 
 type Pair = number | [number, number];
 
@@ -19,7 +18,7 @@ export interface Conv2dOptions extends FactoryOptions {
 }
 
 /** 2-D convolution: weight [out, in/groups, kh, kw], bias [out]; PyTorch's default init. */
-export class Conv2d extends Module {
+export class Conv2d extends WeightBiasLayer {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: [number, number];
@@ -46,23 +45,7 @@ export class Conv2d extends Module {
       this.padding = padding === 'valid' ? [0, 0] : checkPair('Conv2d', 'padding', padding, 0);
     }
     const [kh, kw] = this.kernelSize;
-    this.registerParameter('weight', emptyParameter([outChannels, inChannels / this.groups, kh, kw], options));
-    this.registerParameter('bias', options.bias === false ? null : emptyParameter([outChannels], options));
-    this.resetParameters();
-  }
-
-  resetParameters(): void {
-    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
-    const bias = this.bias;
-    if (bias) biasUniform_(bias, this.weight);
-  }
-
-  get weight(): Parameter {
-    return this.param('weight');
-  }
-
-  get bias(): Parameter | null {
-    return this.paramOrNull('bias');
+    this.registerWeightAndBias([outChannels, inChannels / this.groups, kh, kw], options);
   }
 
   forward(x: Tensor): Tensor {

@@ -1,6 +1,7 @@
 // The `nn` namespace: Module, Parameter, layers, containers and init.
 export { Module, type LoadResult } from './module.js';
 export { Parameter, emptyParameter, type FactoryOptions } from './parameter.js';
+export { WeightBiasLayer } from './weight-bias-layer.js';
 export { Linear, Identity, type LinearOptions } from './linear.js';
 export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { Conv2d, type Conv2dOptions } from './conv.js';

@@ -2,6 +2,7 @@
 import { TorchError } from '../errors.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { truncNormal_ as fillTruncNormal } from '../tensor/trunc-normal.js';
 
 export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu';
 export type FanMode = 'fan_in' | 'fan_out';
@@ -41,6 +42,11 @@ export function uniform_(t: Tensor, from = 0, to = 1): Tensor {
 
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
   return noGrad(() => t.normal_(mean, std));
+}
+
+/** torch.nn.init.trunc_normal_: N(mean, std) truncated to [a, b]; the same draws as PyTorch after the same seed. */
+export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
+  return fillTruncNormal(t, mean, std, a, b);
 }
 
 export function constant_(t: Tensor, value: number): Tensor {

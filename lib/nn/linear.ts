@@ -2,9 +2,9 @@
 import { linear } from '../tensor/functional.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkNonNegativeInt } from './check.js';
-import { biasUniform_, kaimingUniform_ } from './init.js';
 import { Module } from './module.js';
-import { emptyParameter, type FactoryOptions, type Parameter } from './parameter.js';
+import type { FactoryOptions } from './parameter.js';
+import { WeightBiasLayer } from './weight-bias-layer.js';
 
 export interface LinearOptions extends FactoryOptions {
   /** Learn an additive bias (default true). */
@@ -12,7 +12,7 @@ export interface LinearOptions extends FactoryOptions {
 }
 
 /** y = x Wᵀ + b with weight [outFeatures, inFeatures] and bias [outFeatures]; PyTorch's default init. */
-export class Linear extends Module {
+export class Linear extends WeightBiasLayer {
   readonly inFeatures: number;
   readonly outFeatures: number;
 
@@ -20,24 +20,7 @@ export class Linear extends Module {
     super();
     this.inFeatures = checkNonNegativeInt('Linear', 'inFeatures', inFeatures);
     this.outFeatures = checkNonNegativeInt('Linear', 'outFeatures', outFeatures);
-    this.registerParameter('weight', emptyParameter([outFeatures, inFeatures], options));
-    this.registerParameter('bias', options.bias === false ? null : emptyParameter([outFeatures], options));
-    this.resetParameters();
-  }
-
-  /** As PyTorch: weight ~ kaiming_uniform(a=√5), bias ~ U(±1/√inFeatures); same RNG order. */
-  resetParameters(): void {
-    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
-    const bias = this.bias;
-    if (bias) biasUniform_(bias, this.weight);
-  }
-
-  get weight(): Parameter {
-    return this.param('weight');
-  }
-
-  get bias(): Parameter | null {
-    return this.paramOrNull('bias');
+    this.registerWeightAndBias([outFeatures, inFeatures], options);
   }
 
   forward(x: Tensor): Tensor {

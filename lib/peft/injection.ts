@@ -91,6 +91,8 @@ export interface InjectOptions {
   parameterWrappers: ParameterWrappers;
   /** An unmatched modules_to_save entry warns instead of throwing (loading an adapter Python PEFT wrote). */
   lenientModulesToSave?: boolean;
+  /** LoRA tensors are left uninitialised, for saved values to overwrite (PEFT's low_cpu_mem_usage). */
+  skipInit?: boolean;
 }
 
 /** Adds adapter `adapterName` to `model` in place (new layers start with it active; existing ones keep theirs). */
@@ -103,16 +105,17 @@ export function injectAdapter(model: Module, config: LoraConfig, adapterName: st
   const selection = findTargets(config, describeModel(model));
   for (const message of selection.warnings) warn(message);
   config.target_modules = selection.resolvedTargetModules;
+  const initialize = { initialize: !(options.skipInit ?? false) };
   for (const name of selection.targetModules) {
     const module = model.getSubmodule(name);
     const layerConfig = layerOptions(config, name);
     if (module instanceof LoraLayer) {
-      module.updateLayer(adapterName, layerConfig);
+      module.updateLayer(adapterName, layerConfig, initialize);
       module.setAdapter(module.activeAdapters);
       continue;
     }
     const layer = createLoraLayer(name, module, config, warn);
-    layer.updateLayer(adapterName, layerConfig);
+    layer.updateLayer(adapterName, layerConfig, initialize);
     layer.setAdapter([adapterName]);
     model.replaceModule(name, layer);
   }
@@ -135,6 +138,7 @@ function insideWrapper(model: Module, name: string): boolean {
  * already wrapped, where PEFT nests wrappers it cannot load back); an entry naming bare parameters wraps those.
  */
 function wrapModulesToSave(model: Module, config: LoraConfig, adapterName: string, options: InjectOptions, warn: (m: string) => void): void {
+  if (config.modules_to_save === null || config.modules_to_save.length === 0) return;
   const selection = matchModulesToSave(config.modules_to_save, {
     modules: describeModel(model).modules,
     parameters: model.namedParameters({ removeDuplicate: false }).map(([name]) => name),

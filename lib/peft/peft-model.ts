@@ -32,7 +32,10 @@ export class LoraModel extends Module {
 export interface PeftModelOptions {
   /** Where PEFT-style warnings go (default: process.emitWarning). */
   warn?: (message: string) => void;
-  /** Loading a saved adapter: modules_to_save entries that match nothing warn instead of throwing. */
+  /**
+   * Loading a saved adapter: modules_to_save entries that match nothing warn instead of throwing, and the LoRA
+   * tensors start uninitialised for the saved values (loadAdapter/fromPretrained initialise any the file lacks).
+   */
   loading?: boolean;
 }
 
@@ -78,7 +81,9 @@ export class PeftModel extends Module {
   #inject(adapterName: string, config: LoraConfig, loading: boolean): void {
     this.peftConfig.set(adapterName, config);
     try {
-      injectAdapter(this.model, config, adapterName, { warn: this.warn, parameterWrappers: this.parameterWrappers, lenientModulesToSave: loading });
+      injectAdapter(this.model, config, adapterName, {
+        warn: this.warn, parameterWrappers: this.parameterWrappers, lenientModulesToSave: loading, skipInit: loading,
+      });
     } catch (error) {
       this.peftConfig.delete(adapterName);
       this.#removeAdapterEverywhere(adapterName);
@@ -154,8 +159,10 @@ export class PeftModel extends Module {
     this.#checkLive();
     if (!this.peftConfig.has(adapterName)) throw new PeftError(`Adapter ${adapterName} not found.`);
     const inferenceMode = this.#inferenceMode(adapterName);
-    for (const [, layer] of this.loraLayers()) layer.setAdapter([adapterName], { inferenceMode });
-    for (const [, wrapper] of this.#wrappers()) wrapper.setAdapter(adapterName, { inferenceMode });
+    for (const [, module] of this.model.namedModules()) {
+      if (module instanceof LoraLayer) module.setAdapter([adapterName], { inferenceMode });
+      else if (module instanceof ModulesToSaveWrapper || module instanceof TrainableTokensWrapper) module.setAdapter(adapterName, { inferenceMode });
+    }
     for (const wrapper of this.parameterWrappers.values()) wrapper.setAdapter(adapterName, { inferenceMode });
     this.activeAdapter = adapterName;
     this.#applyBiasTrainability(adapterName, !inferenceMode);

@@ -1,17 +1,18 @@
 // savePretrained / loadAdapter / fromPretrained: adapter folders exactly as PEFT writes and reads them
 // (adapter_config.json + adapter_model.safetensors with {"format":"pt"}; non-default adapters in sub-folders).
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PeftError } from '../errors.js';
 import type { Module } from '../nn/module.js';
-import { load, save } from '../serialization/index.js';
+import { load, loadSync, save } from '../serialization/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LoraConfig, loraConfigToJson, loraConfigToObject, parseLoraConfig } from './config.js';
 import { convertVitEntries, convertVitName, type KeyFormat, RENAMED_MODEL_TYPES } from './key-formats.js';
 import { PeftModel, type PeftModelOptions } from './peft-model.js';
-import { getPeftModelStateDict, setPeftModelStateDict, type SetStateDictResult } from './state-dict.js';
+import type { LoraLayer } from './layers/lora-layer.js';
+import { getPeftModelStateDict, PREFIX, setPeftModelStateDict, type SetStateDictResult } from './state-dict.js';
 
 export const CONFIG_NAME = 'adapter_config.json';
 export const WEIGHTS_NAME = 'adapter_model.safetensors';
@@ -104,7 +105,8 @@ export async function savePretrained(peft: PeftModel, dir: string, options: Save
 export async function readAdapterConfig(dir: string, warn?: (m: string) => void): Promise<LoraConfig> {
   const path = join(dir, CONFIG_NAME);
   if (!existsSync(path)) throw new PeftError(`Can't find '${CONFIG_NAME}' at '${dir}'`);
-  return parseLoraConfig(await readFile(path, 'utf8'), { warn }).config;
+  // Read synchronously: a few hundred bytes, where each thread-pool round trip of an async read costs more.
+  return parseLoraConfig(readFileSync(path, 'utf8'), { warn }).config;
 }
 
 /** Converts a transformers-4-era ViT adapter (config and keys) to the current names, in place. */
@@ -117,17 +119,31 @@ function convertLegacyAdapter(model: Module, config: LoraConfig, tensors: Record
   return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [convertVitName(k, 'transformers5'), t]));
 }
 
+/** Adapter files up to this size are read synchronously. */
+const SYNC_READ_BYTES = 16 * 1024 * 1024;
+
 async function readWeights(dir: string): Promise<Record<string, Tensor>> {
   const path = join(dir, WEIGHTS_NAME);
   if (!existsSync(path)) throw new PeftError(`Can't find '${WEIGHTS_NAME}' at '${dir}'`);
-  return load(path);
+  // A small adapter is read in one blocking call (about a millisecond for SYNC_READ_BYTES): the async reader's
+  // thread-pool round trips (open, stat, header, data, close) cost more than that. Larger files don't block.
+  return statSync(path).size <= SYNC_READ_BYTES ? loadSync(path) : load(path);
 }
 
+/**
+ * The adapter was added with uninitialised LoRA tensors (loading): copies the saved tensors in; a LoRA layer the file
+ * has no tensors for is initialised as a fresh adapter first (and what the file does hold is copied in again).
+ */
 function applyWeights(peft: PeftModel, adapterName: string, tensors: Record<string, Tensor>): SetStateDictResult {
   try {
-    const result = setPeftModelStateDict(peft, tensors, adapterName);
+    let result = setPeftModelStateDict(peft, tensors, adapterName);
     const missingLora = result.missingKeys.filter((k) => k.includes('lora_'));
-    if (missingLora.length > 0) peft.warn(`Found missing adapter keys while loading the checkpoint: ${missingLora.join(', ')}`);
+    if (missingLora.length > 0) {
+      peft.warn(`Found missing adapter keys while loading the checkpoint: ${missingLora.join(', ')}`);
+      const layers = new Set(missingLora.map((k) => k.slice(PREFIX.length, k.indexOf('.lora_'))));
+      for (const path of layers) (peft.model.getSubmodule(path) as LoraLayer).resetLoraParameters(adapterName);
+      result = setPeftModelStateDict(peft, tensors, adapterName);
+    }
     for (const message of result.warnings) peft.warn(message);
     return result;
   } finally {
@@ -146,7 +162,12 @@ export async function loadAdapter(peft: PeftModel, dir: string, adapterName: str
     for (const t of Object.values(tensors)) t.dispose();
     throw error;
   }
-  return applyWeights(peft, adapterName, tensors);
+  try {
+    return applyWeights(peft, adapterName, tensors);
+  } catch (error) {
+    peft.deleteAdapter(adapterName);
+    throw error;
+  }
 }
 
 export interface FromPretrainedOptions extends LoadAdapterOptions, PeftModelOptions {

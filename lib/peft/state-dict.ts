@@ -50,8 +50,9 @@ export function adapterEntries(source: PeftStateSource, adapterName: string): Ma
   if (!config) throw new PeftError(`Adapter ${adapterName} does not exist (adapters: ${[...source.peftConfig.keys()].join(', ') || 'none'})`);
   const entries = new Map<string, SavedEntry>();
   const model = source.model;
-  const loraLayers = model.namedModules().filter((e): e is [string, LoraLayer] => e[1] instanceof LoraLayer && e[1].hasAdapter(adapterName));
-  const wrappedPrefixes = model.namedModules().filter(([, m]) => m instanceof ModulesToSaveWrapper || m instanceof TrainableTokensWrapper).map(([n]) => `${n}.`);
+  const modules = model.namedModules();
+  const loraLayers = modules.filter((e): e is [string, LoraLayer] => e[1] instanceof LoraLayer && e[1].hasAdapter(adapterName));
+  const wrappedPrefixes = modules.filter(([, m]) => m instanceof ModulesToSaveWrapper || m instanceof TrainableTokensWrapper).map(([n]) => `${n}.`);
   for (const [path, layer] of loraLayers) {
     for (const [local, tensor] of layer.adapterParameters(adapterName)) {
       entries.set(`${PREFIX}${path}.${savedLoraName(local)}`, { tensor, kind: 'lora' });
@@ -74,7 +75,7 @@ export function adapterEntries(source: PeftStateSource, adapterName: string): Ma
       for (const [name, p] of layer.baseLayer.namedParameters()) entries.set(`${PREFIX}${path}.base_layer.${name}`, { tensor: p, kind: 'embedding' });
     }
   }
-  for (const [path, module] of model.namedModules()) {
+  for (const [path, module] of modules) {
     if (module instanceof ModulesToSaveWrapper && module.hasAdapter(adapterName)) {
       for (const [k, t] of Object.entries(module.copyOf(adapterName).stateDict())) entries.set(`${PREFIX}${path}.${k}`, { tensor: t, kind: 'module_to_save' });
     } else if (module instanceof TrainableTokensWrapper && !module.tokenAdapter.tiedTo && module.tokenAdapter.hasAdapter(adapterName)) {

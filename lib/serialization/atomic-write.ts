@@ -2,7 +2,7 @@
 // renamed over the target, and the folder is fsynced. A failure at any point removes the temporary
 // file and leaves the target as it was.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -61,6 +61,14 @@ export async function writeFileAtomic(path: string, write: (fd: number) => Promi
     if (!renamed) await unlink(temp).catch(() => undefined);
     throw error;
   }
+}
+
+/** Writes a text file (UTF-8) atomically. */
+export async function writeTextFileAtomic(path: string, text: string): Promise<void> {
+  const bytes = Buffer.from(text, 'utf8');
+  await writeFileAtomic(path, async (fd) => {
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
+  });
 }
 
 /** As writeFileAtomic, blocking. */

@@ -1,13 +1,13 @@
 // Sharded checkpoints as Hugging Face writes them: `<name>-0000K-of-0000N.safetensors` files and a
 // `<name>.safetensors.index.json` whose weight_map says which file holds each tensor.
-import { existsSync, writeSync } from 'node:fs';
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SafetensorsError } from '../errors.js';
 import { BYTES_PER_ELEMENT } from '../tensor/dtype.js';
 import { readTensorsFromFile } from '../tensor/file-io.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeTextFileAtomic } from './atomic-write.js';
 import { load, type LoadOptions, readHeader } from './load.js';
 import { save } from './save.js';
 import { loadableDtype, type TensorMap } from './tensors.js';
@@ -25,6 +25,8 @@ export interface SaveShardedOptions {
   name?: string;
   /** `__metadata__` written into every shard. */
   metadata?: Record<string, string> | null;
+  /** More entries for the index's metadata, next to total_size (transformers adds total_parameters). */
+  indexMetadata?: Record<string, unknown>;
 }
 
 /** Reads and checks an index file: an object with a weight_map of names to plain file names. */
@@ -139,29 +141,30 @@ export function formatShardIndex(index: ShardIndex): string {
   return `${text}\n`;
 }
 
-/** Saves tensors into `folder` as one file, or as shards plus an index when they exceed maxShardBytes.
- *  Returns the file names written. Shards of an earlier save with the same name that are no longer used are removed. */
+/** Saves tensors into `folder` (created if absent) as one file, or as shards plus an index when they exceed
+ *  maxShardBytes. Returns the file names written. Files of an earlier save with the same name that this one does
+ *  not use (old shards, the index, or the single file) are removed, so the folder holds one checkpoint. */
 export async function saveSharded(folder: string, tensors: TensorMap, options: SaveShardedOptions = {}): Promise<string[]> {
   const name = options.name ?? 'model';
   const shards = planShards(tensors, options.maxShardBytes ?? 50_000_000_000);
+  const singleName = `${name}.safetensors`;
   const indexName = `${name}.safetensors.index.json`;
-  const files = shards.length === 1 ? [`${name}.safetensors`] : shards.map((_, k) => shardNameFor(name, k, shards.length));
+  const files = shards.length === 1 ? [singleName] : shards.map((_, k) => shardNameFor(name, k, shards.length));
+  await mkdir(folder, { recursive: true });
   for (const [k, names] of shards.entries()) {
     await save(join(folder, files[k]), Object.fromEntries(names.map((n) => [n, tensors[n]])), options.metadata);
   }
   if (shards.length > 1) {
     const weightMap = Object.fromEntries(shards.flatMap((names, k) => names.map((n) => [n, files[k]])));
     const totalSize = Object.values(tensors).reduce((sum, t) => sum + t.numel() * BYTES_PER_ELEMENT[t.dtype], 0);
-    const text = formatShardIndex({ metadata: { total_size: totalSize }, weight_map: weightMap });
-    const bytes = new TextEncoder().encode(text);
-    await writeFileAtomic(join(folder, indexName), async (fd) => {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
-    });
+    const metadata = { ...options.indexMetadata, total_size: totalSize };
+    await writeTextFileAtomic(join(folder, indexName), formatShardIndex({ metadata, weight_map: weightMap }));
   }
-  const stale = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{5}-of-\\d{5}\\.safetensors$`);
+  const written = shards.length > 1 ? [...files, indexName] : files;
+  const shardPattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{5}-of-\\d{5}\\.safetensors$`);
   for (const entry of await readdir(folder)) {
-    const unused = (stale.test(entry) || (shards.length === 1 && entry === indexName)) && !files.includes(entry);
-    if (unused) await unlink(join(folder, entry));
+    const ours = shardPattern.test(entry) || entry === indexName || entry === singleName;
+    if (ours && !written.includes(entry)) await unlink(join(folder, entry));
   }
-  return shards.length > 1 ? [...files, indexName] : files;
+  return written;
 }

@@ -1,6 +1,7 @@
 // The `torch` namespace: tensors, creation, math, autograd, scopes and runtime settings.
 import './ops-shape.js';
 import './ops-math.js';
+import './trunc-normal.js';
 
 export { Tensor, liveTensors, type NestedNumbers } from './tensor.js';
 export type { DType, Device, NumericArray } from './dtype.js';

@@ -110,10 +110,21 @@ export class Tensor implements Disposable {
     return build(0);
   }
 
-  /** The single element as a number (boolean for bool tensors). */
+  /** The single element as a number (a bool tensor gives 1 or 0; see itemBool). */
   item(): number {
-    if (this.numel() !== 1) throw new TorchError(`item(): the tensor has ${this.numel()} elements, not 1`);
-    return N.item(this.handle) as number;
+    const value = this.#single('item');
+    return typeof value === 'boolean' ? Number(value) : value;
+  }
+
+  /** The single element as a boolean: a bool tensor's value, or whether a number is nonzero (as Python's bool(t)). */
+  itemBool(): boolean {
+    const value = this.#single('itemBool');
+    return typeof value === 'boolean' ? value : value !== 0;
+  }
+
+  #single(what: string): number | boolean {
+    if (this.numel() !== 1) throw new TorchError(`${what}(): the tensor has ${this.numel()} elements, not 1`);
+    return N.item(this.handle) as number | boolean;
   }
 
   toString(): string {

@@ -60,10 +60,10 @@ describe('node-peft', () => {
     expect(() => parseTrainConfig('{"modle":"m"}', 'train.json')).toThrow("unknown field(s) 'modle'");
   });
 
-  test('serve says it is not available in this build, exit 1', async () => {
+  test('serve without --model is a usage error, exit 2', async () => {
     const r = await run('serve');
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/not available in this build/);
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toBe('node-peft: serve: --model is required');
   });
 
   test('bench --help prints the bench usage', async () => {

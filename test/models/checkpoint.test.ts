@@ -65,11 +65,23 @@ describe('savePretrained', () => {
     expect(shards.length).toBeGreaterThan(1);
     expect(new Set(Object.values(index.weight_map))).toEqual(new Set(shards));
     expect(index.metadata.total_size).toBe(model.parameters().reduce((n, p) => n + p.numel() * 4, 0));
+    expect(index.metadata.total_parameters).toBe(model.parameters().reduce((n, p) => n + p.numel(), 0));
     expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
     const reloaded = await models.fromPretrained(out);
     expect(maxAbsDiff(await logitsOf(reloaded, caseDir), await logitsOf(model, caseDir))).toBe(0);
     model.dispose();
     reloaded.dispose();
+  });
+  it('a later save into the same folder replaces the earlier layout, and maxShardSize is checked by name', async () => {
+    const model = await models.fromPretrained(join(FIXTURES, 'peft-golden/03_llama_all_linear_rslora/base'));
+    const out = join(scratch, 'llama-resaved');
+    await model.savePretrained(out, { maxShardSize: 20_000 });
+    await model.savePretrained(out);
+    expect(readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors']);
+    await model.savePretrained(out, { maxShardSize: 20_000 });
+    expect(readdirSync(out)).not.toContain('model.safetensors');
+    await expect(model.savePretrained(out, { maxShardSize: 0.5 })).rejects.toThrow(/savePretrained: maxShardSize must be a positive integer number of bytes, got 0.5/);
+    model.dispose();
   });
 });
 

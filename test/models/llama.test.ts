@@ -25,7 +25,7 @@ describe('LlamaForCausalLM at the size of benchmark W1', () => {
     for (const [name, p] of model.namedParameters()) {
       const grad = p.grad;
       expect(grad, name).not.toBeNull();
-      expect(torch.scope(() => (grad as torch.Tensor).isfinite().all().item()), name).toBe(true);
+      expect(torch.scope(() => (grad as torch.Tensor).isfinite().all().itemBool()), name).toBe(true);
       expect(grad?.shape, name).toEqual(p.shape);
       grad?.dispose();
     }

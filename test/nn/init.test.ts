@@ -23,6 +23,7 @@ function apply(c: InitCase, t: Tensor): void {
     case 'kaiming_normal_': init.kaimingNormal_(t, kaiming); break;
     case 'xavier_uniform_': init.xavierUniform_(t, k.gain as number); break;
     case 'xavier_normal_': init.xavierNormal_(t, k.gain as number); break;
+    case 'trunc_normal_': init.truncNormal_(t, k.mean as number | undefined, k.std as number | undefined, k.a as number | undefined, k.b as number | undefined); break;
     default: throw new Error(`no case for ${c.fn}`);
   }
 }

@@ -148,3 +148,64 @@ describe('LoraEmbedding and LoraConv2d', () => {
     expect(maxDiff(layer.forward(x), expected)).toBeLessThan(1e-5);
   });
 });
+
+describe('what the three layers share (LoraLayer)', () => {
+  const makers: [string, () => LoraLinear | LoraEmbedding | LoraConv2d, () => Tensor][] = [
+    ['linear', () => new LoraLinear(new nn.Linear(5, 4)), () => torch.randn([3, 2, 5])],
+    ['embedding', () => new LoraEmbedding(new nn.Embedding(10, 6)), () => torch.tensor([[1, 4, 9], [0, 0, 2], [7, 3, 3]])],
+    ['conv2d', () => new LoraConv2d(new nn.Conv2d(3, 4, 3, { padding: 1 })), () => torch.randn([3, 3, 5, 5])],
+  ];
+
+  for (const [kind, make, input] of makers) {
+    it(`${kind}: an adapter added uninitialised, then reset, holds what a fresh adapter draws (same RNG order)`, () => {
+      torch.manualSeed(6);
+      const fresh = make();
+      torch.manualSeed(7);
+      fresh.updateLayer('x', { r: 2, loraAlpha: 2, initLoraWeights: false });
+      const deferred = make();
+      deferred.updateLayer('x', { r: 2, loraAlpha: 2, initLoraWeights: false }, { initialize: false });
+      torch.manualSeed(7);
+      deferred.resetLoraParameters('x');
+      const expected = fresh.adapterParameters('x');
+      deferred.adapterParameters('x').forEach(([name, p], i) => {
+        expect(name).toBe(expected[i][0]);
+        expect(p.equal(expected[i][1])).toBe(true);
+      });
+    });
+
+    it(`${kind}: a mixed batch gives each row its adapter's output, and the base output to '__base__' rows`, () => {
+      torch.manualSeed(8);
+      const layer = make();
+      layer.updateLayer('a', { r: 2, loraAlpha: 4, initLoraWeights: false });
+      layer.updateLayer('b', { r: 3, loraAlpha: 3, initLoraWeights: false });
+      layer.eval();
+      const x = input();
+      const y = withAdapterNames(['b', '__base__', 'b'], () => layer.forward(x));
+      layer.setAdapter(['b']);
+      const withB = layer.forward(x);
+      layer.enableAdapters(false);
+      const base = layer.forward(x);
+      for (const [row, expected] of [[0, withB], [1, base], [2, withB]] as const) {
+        expect(maxDiff(y.select(0, row), expected.select(0, row))).toBeLessThan(1e-5);
+      }
+    });
+
+    it(`${kind}: DoRA merge matches the unmerged output, unmerge restores W, and deleting the adapter removes its tensors`, () => {
+      torch.manualSeed(9);
+      const layer = make();
+      layer.updateLayer('d', { r: 2, loraAlpha: 2, useDora: true, initLoraWeights: false });
+      layer.setAdapter(['d']);
+      layer.eval();
+      torch.noGrad(() => layer.adapterParameters('d')[2][1].mul_(1.3));
+      const x = input();
+      const unmerged = layer.forward(x);
+      const before = layer.baseLayer.param('weight').clone();
+      layer.merge();
+      expect(maxDiff(layer.forward(x), unmerged)).toBeLessThan(1e-4);
+      layer.unmerge();
+      expect(maxDiff(layer.baseLayer.param('weight'), before)).toBeLessThan(1e-5);
+      layer.deleteAdapter('d');
+      expect(layer.namedParameters().map(([n]) => n).filter((n) => !n.startsWith('base_layer.'))).toEqual([]);
+    });
+  }
+});

@@ -1,12 +1,11 @@
 // Atomic writes: the target is either the old file or the complete new one, never a partial write.
 import { readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { writeFileAtomic, writeFileAtomicSync } from '../../lib/serialization/atomic-write.js';
-import { tempFolder } from './fixtures.js';
+import { useTempFolder } from './fixtures.js';
 
-const temp = tempFolder();
-afterAll(temp.cleanup);
+const temp = useTempFolder();
 
 const leftovers = () => readdirSync(temp.dir).filter((f) => f.endsWith('.tmp'));
 

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { torch, type DType } from '../../lib/index.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'safetensors');
@@ -55,8 +56,20 @@ export function disposeAll(tensors: Record<string, torch.Tensor>): void {
   for (const t of Object.values(tensors)) t.dispose();
 }
 
-/** A fresh temporary folder, removed by the returned cleanup function. */
-export function tempFolder(): { dir: string; cleanup: () => void } {
+/** A fresh temporary folder for this test file, removed after its last test. */
+export function useTempFolder(): { dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'node-peft-safetensors-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir };
+}
+
+/** Fails each test of this file that leaves more live tensors than it found. */
+export function expectNoLeakedTensors(): void {
+  let liveAtStart = 0;
+  beforeEach(() => {
+    liveAtStart = torch.liveTensors();
+  });
+  afterEach(() => {
+    expect(torch.liveTensors(), 'tensors left alive by the test').toBe(liveAtStart);
+  });
 }

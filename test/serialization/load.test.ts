@@ -2,20 +2,12 @@
 // clear SafetensorsErrors for files that are truncated, corrupt, missing or of dtypes we cannot hold.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { safetensors, SafetensorsError, torch } from '../../lib/index.js';
-import { craftedBytes, disposeAll, hexBytes, tempFolder, written, writtenBytes, writtenPath } from './fixtures.js';
+import { craftedBytes, disposeAll, hexBytes, expectNoLeakedTensors, useTempFolder, written, writtenBytes, writtenPath } from './fixtures.js';
 
-let liveAtStart = 0;
-beforeEach(() => {
-  liveAtStart = torch.liveTensors();
-});
-afterEach(() => {
-  expect(torch.liveTensors(), 'tensors left alive by the test').toBe(liveAtStart);
-});
-
-const temp = tempFolder();
-afterAll(temp.cleanup);
+expectNoLeakedTensors();
+const temp = useTempFolder();
 
 function writeTemp(name: string, bytes: Uint8Array): string {
   const path = join(temp.dir, name);
@@ -74,7 +66,7 @@ describe('load', () => {
       expect(tensors.scalar_f32.shape).toEqual([]);
       expect(tensors.scalar_f32.item()).toBe(3.5);
       expect(tensors.scalar_i64.item()).toBe(-(2 ** 40));
-      expect(tensors.scalar_bool.item()).toBe(true);
+      expect(tensors.scalar_bool.itemBool()).toBe(true);
       expect(tensors.empty_2d_f16.shape).toEqual([2, 0, 3]);
       expect(tensors.empty_2d_f16.numel()).toBe(0);
     } finally {

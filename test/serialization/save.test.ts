@@ -3,20 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { safetensors, SafetensorsError, torch } from '../../lib/index.js';
-import { disposeAll, tempFolder, written, writtenBytes, writtenTensors } from './fixtures.js';
+import { disposeAll, expectNoLeakedTensors, useTempFolder, written, writtenBytes, writtenTensors } from './fixtures.js';
 
-let liveAtStart = 0;
-beforeEach(() => {
-  liveAtStart = torch.liveTensors();
-});
-afterEach(() => {
-  expect(torch.liveTensors(), 'tensors left alive by the test').toBe(liveAtStart);
-});
-
-const temp = tempFolder();
-afterAll(temp.cleanup);
+expectNoLeakedTensors();
+const temp = useTempFolder();
 
 const REPRODUCIBLE = Object.keys(written).filter((name) => name !== 'multi_key_metadata');
 

@@ -2,20 +2,12 @@
 // it, and loading through the index's weight_map.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { safetensors, SafetensorsError, torch } from '../../lib/index.js';
-import { disposeAll, FIXTURES, tempFolder } from './fixtures.js';
+import { disposeAll, FIXTURES, expectNoLeakedTensors, useTempFolder } from './fixtures.js';
 
-let liveAtStart = 0;
-beforeEach(() => {
-  liveAtStart = torch.liveTensors();
-});
-afterEach(() => {
-  expect(torch.liveTensors(), 'tensors left alive by the test').toBe(liveAtStart);
-});
-
-const temp = tempFolder();
-afterAll(temp.cleanup);
+expectNoLeakedTensors();
+const temp = useTempFolder();
 
 /** Float32 tensors of the given element counts, each filled with its position. */
 function tensorsOf(sizes: Record<string, number>): Record<string, torch.Tensor> {
@@ -86,6 +78,20 @@ describe('saveSharded and loadSharded', () => {
       const loaded = await safetensors.loadCheckpoint(dir);
       expect(Object.keys(loaded)).toEqual(['a', 'b']);
       disposeAll(loaded);
+    } finally {
+      disposeAll(tensors);
+    }
+  });
+
+  test('creates the folder, adds indexMetadata next to total_size, and a sharded save removes an earlier single file', async () => {
+    const dir = join(temp.dir, 'new', 'nested');
+    const tensors = tensorsOf({ a: 8, b: 8 });
+    try {
+      expect(await safetensors.saveSharded(dir, tensors)).toEqual(['model.safetensors']);
+      await safetensors.saveSharded(dir, tensors, { maxShardBytes: 32, indexMetadata: { total_parameters: 16 } });
+      expect(readdirSync(dir).sort()).toEqual(['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json']);
+      const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8'));
+      expect(index.metadata).toEqual({ total_parameters: 16, total_size: 64 });
     } finally {
       disposeAll(tensors);
     }

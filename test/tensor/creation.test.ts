@@ -130,7 +130,13 @@ describe('dtypes', () => {
       expect(torch.tensor(-7).item()).toBe(-7);
       expect(torch.tensor(-7, { dtype: 'int32' }).item()).toBe(-7);
       expect(torch.tensor(255, { dtype: 'uint8' }).item()).toBe(255);
-      expect(torch.tensor(true).item()).toBe(true);
+      expect(torch.tensor(true).item()).toBe(1);
+      expect(torch.tensor(false).item()).toBe(0);
+      expect(torch.tensor(true).itemBool()).toBe(true);
+      expect(torch.tensor(false).itemBool()).toBe(false);
+      expect(torch.tensor(0.5).itemBool()).toBe(true);
+      expect(torch.tensor(0).itemBool()).toBe(false);
+      expect(() => torch.tensor([true, false]).itemBool()).toThrow(/itemBool\(\): the tensor has 2 elements, not 1/);
       expect(torch.tensor([[4]]).item()).toBe(4);
       expect(() => torch.tensor([1, 2]).item()).toThrow(/2 elements, not 1/);
     });

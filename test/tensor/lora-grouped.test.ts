@@ -1,7 +1,8 @@
-// The optimised LoRA entry points agree with the plain composition linear(x) + s·(x Aᵀ) Bᵀ, values and gradients.
+// The LoRA entry points (loraLinear, loraLinearGrouped) agree with the plain composition linear(x) + s·(x Aᵀ) Bᵀ,
+// values and gradients.
 import { describe, expect, test } from 'vitest';
 import { torch, TorchError, type Tensor } from '../../lib/index.js';
-import { loraLinearFused, loraLinearGrouped } from '../../lib/tensor/lora-grouped.js';
+import { loraLinear, loraLinearGrouped } from '../../lib/tensor/lora.js';
 
 const values = (t: Tensor): number[] => Array.from(t.toArray(), Number);
 
@@ -19,7 +20,7 @@ function composed(x: Tensor, W: Tensor, bias: Tensor | null, A: Tensor, B: Tenso
   return base.add(x.matmul(A.mT()).matmul(B.mT()).mul(scale));
 }
 
-describe('loraLinearFused', () => {
+describe('loraLinear', () => {
   test('inference: equals the composition for 3-D input, with and without bias, and for two adapters', () => {
     torch.scope(() => {
       torch.manualSeed(0);
@@ -28,10 +29,10 @@ describe('loraLinearFused', () => {
       const bias = torch.randn([6]);
       const [A1, B1, A2, B2] = [torch.randn([3, 8]), torch.randn([6, 3]), torch.randn([2, 8]), torch.randn([6, 2])];
       torch.noGrad(() => {
-        expectClose(loraLinearFused(x, W, bias, [{ A: A1, B: B1, scale: 2 }], false), composed(x, W, bias, A1, B1, 2));
-        expectClose(loraLinearFused(x, W, null, [{ A: A1, B: B1, scale: 0.5 }], false), composed(x, W, null, A1, B1, 0.5));
+        expectClose(loraLinear(x, W, bias, [{ A: A1, B: B1, scale: 2 }], false), composed(x, W, bias, A1, B1, 2));
+        expectClose(loraLinear(x, W, null, [{ A: A1, B: B1, scale: 0.5 }], false), composed(x, W, null, A1, B1, 0.5));
         const two = composed(x, W, bias, A1, B1, 2).add(x.matmul(A2.mT()).matmul(B2.mT()).mul(3));
-        expectClose(loraLinearFused(x, W, bias, [{ A: A1, B: B1, scale: 2 }, { A: A2, B: B2, scale: 3 }], false), two);
+        expectClose(loraLinear(x, W, bias, [{ A: A1, B: B1, scale: 2 }, { A: A2, B: B2, scale: 3 }], false), two);
       });
     });
   });
@@ -44,7 +45,7 @@ describe('loraLinearFused', () => {
       const W = torch.randn([6, 8]);
       const run = (fused: boolean): Tensor[] => {
         const [x, A, B] = [x0.clone().requiresGrad_(), A0.clone().requiresGrad_(), B0.clone().requiresGrad_()];
-        const y = fused ? loraLinearFused(x, W, null, [{ A, B, scale: 2 }], true) : composed(x, W, null, A, B, 2);
+        const y = fused ? loraLinear(x, W, null, [{ A, B, scale: 2 }], true) : composed(x, W, null, A, B, 2);
         y.backward(g);
         return [y, x.grad as Tensor, A.grad as Tensor, B.grad as Tensor];
       };
@@ -63,15 +64,35 @@ describe('loraLinearFused', () => {
       const [A, B] = [torch.randn([2, 8]), torch.randn([6, 2])];
       torch.noGrad(() => {
         const stored = W.mT().contiguous();
-        expectClose(loraLinearFused(x, stored, null, [{ A, B, scale: 1 }], false, true), composed(x, W, null, A, B, 1));
+        expectClose(loraLinear(x, stored, null, [{ A, B, scale: 1 }], false, true), composed(x, W, null, A, B, 1));
       });
+    });
+  });
+
+  test('training with dropout: each adapter sees its own dropped-out input; gradients match the composition', () => {
+    torch.scope(() => {
+      torch.manualSeed(4);
+      const [x0, W, A0, B0, g] = [torch.randn([6, 8]), torch.randn([5, 8]), torch.randn([3, 8]), torch.randn([5, 3]), torch.randn([6, 5])];
+      const run = (native: boolean): Tensor[] => {
+        const [x, A, B] = [x0.clone().requiresGrad_(), A0.clone().requiresGrad_(), B0.clone().requiresGrad_()];
+        torch.manualSeed(11);
+        const y = native
+          ? loraLinear(x, W, null, [{ A, B, scale: 2, dropout: 0.5 }], true)
+          : torch.F.linear(x, W, null).add(torch.F.dropout(x, 0.5, true).matmul(A.mT()).matmul(B.mT()).mul(2));
+        y.backward(g);
+        return [y, x.grad as Tensor, A.grad as Tensor, B.grad as Tensor];
+      };
+      const native = run(true);
+      run(false).forEach((t, i) => expectClose(native[i], t));
+      const noDropout = torch.noGrad(() => composed(x0, W, null, A0, B0, 2));
+      expect(native[0].sub(noDropout).abs().max().item()).toBeGreaterThan(1e-3);
     });
   });
 
   test('a non-finite scale is refused, naming the term', () => {
     torch.scope(() => {
       const x = torch.zeros([1, 2]);
-      expect(() => loraLinearFused(x, torch.zeros([2, 2]), null, [{ A: torch.zeros([1, 2]), B: torch.zeros([2, 1]), scale: NaN }], false))
+      expect(() => loraLinear(x, torch.zeros([2, 2]), null, [{ A: torch.zeros([1, 2]), B: torch.zeros([2, 1]), scale: NaN }], false))
         .toThrow(/terms\[0\]\.scale/);
     });
   });
@@ -85,15 +106,17 @@ describe('loraLinearGrouped', () => {
       const W = torch.randn([6, 8]);
       const bias = torch.randn([6]);
       const terms = [0, 1].map((i) => ({ A: torch.randn([3, 8]), B: torch.randn([6, 3]), scale: i + 1 }));
-      const rowAdapter = [1, 0, 1, -1, 0];
-      torch.noGrad(() => {
-        const y = loraLinearGrouped(x, W, bias, terms, rowAdapter);
-        rowAdapter.forEach((a, row) => {
-          const xr = x.slice(0, row, row + 1);
-          const expected = a < 0 ? torch.F.linear(xr, W, bias) : composed(xr, W, bias, terms[a].A, terms[a].B, terms[a].scale);
-          expectClose(y.slice(0, row, row + 1), expected);
+      // scattered groups; consecutive groups (computed on views) next to base rows
+      for (const rowAdapter of [[1, 0, 1, -1, 0], [1, 1, 0, -1, -1]]) {
+        torch.noGrad(() => {
+          const y = loraLinearGrouped(x, W, bias, terms, rowAdapter);
+          rowAdapter.forEach((a, row) => {
+            const xr = x.slice(0, row, row + 1);
+            const expected = a < 0 ? torch.F.linear(xr, W, bias) : composed(xr, W, bias, terms[a].A, terms[a].B, terms[a].scale);
+            expectClose(y.slice(0, row, row + 1), expected);
+          });
         });
-      });
+      }
     });
   });
 

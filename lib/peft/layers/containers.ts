@@ -1,5 +1,10 @@
-// Helpers over nn.ModuleDict / nn.ParameterDict for per-adapter containers (which have no delete).
+// Helpers for per-adapter containers: nn.ModuleDict / nn.ParameterDict (which have no delete), the adapter dtype,
+// and nn layers whose default init is deferred.
 import { ModuleDict, ParameterDict } from '../../nn/containers.js';
+import { Conv2d } from '../../nn/conv.js';
+import { kaimingUniform_, normal_, zeros_ } from '../../nn/init.js';
+import { Linear } from '../../nn/linear.js';
+import type { InitLoraWeights } from './lora-layer.js';
 import type { Module } from '../../nn/module.js';
 
 /** The dict registered on owner under name, creating an empty one the first time. */
@@ -33,4 +38,40 @@ export function removeFromParameterDict(owner: Module, name: string, key: string
 /** The float dtype adapter tensors get next to a base weight: fp16/bf16 bases get float32 adapters (PEFT's autocast). */
 export function adapterDtype(baseDtype: string): 'float32' | 'float64' {
   return baseDtype === 'float64' ? 'float64' : 'float32';
+}
+
+/**
+ * nn.Linear / nn.Conv2d whose weight starts uninitialised (torch.empty) instead of drawing PyTorch's default init:
+ * a LoRA layer calls defaultInit() when it creates an adapter (PEFT's RNG order), and skips it when the adapter's
+ * tensors are about to be overwritten by a loaded file (PEFT's low_cpu_mem_usage).
+ */
+export class DeferredInitLinear extends Linear {
+  override resetParameters(): void {}
+
+  /** PyTorch's default init, as nn.Linear's constructor draws it. */
+  defaultInit(): void {
+    super.resetParameters();
+  }
+}
+
+export class DeferredInitConv2d extends Conv2d {
+  override resetParameters(): void {}
+
+  /** PyTorch's default init, as nn.Conv2d's constructor draws it. */
+  defaultInit(): void {
+    super.resetParameters();
+  }
+}
+
+/**
+ * PEFT's init of lora_A / lora_B layers (Linear, Conv2d): both draw PyTorch's default init, then
+ * reset_lora_parameters: A kaiming-uniform (true) or N(0, 1/r) ('gaussian'), B zero; false keeps the default init.
+ */
+export function initFactorLayers(A: DeferredInitLinear | DeferredInitConv2d, B: DeferredInitLinear | DeferredInitConv2d,
+  init: InitLoraWeights, r: number): void {
+  A.defaultInit();
+  B.defaultInit();
+  if (init === true) kaimingUniform_(A.weight, { a: Math.sqrt(5) });
+  else if (init === 'gaussian') normal_(A.weight, 0, 1 / r);
+  if (init !== false) zeros_(B.weight);
 }

@@ -2,18 +2,16 @@
 // lora_embedding_A.<adapter> [r, num_embeddings], lora_embedding_B.<adapter> [dim, r] (bare parameters),
 // lora_magnitude_vector.<adapter>.weight [dim] (DoRA). A is used transposed as the lookup table.
 import { PeftError } from '../../errors.js';
-import type { ModuleDict, ParameterDict } from '../../nn/containers.js';
+import type { ParameterDict } from '../../nn/containers.js';
 import { normal_, zeros_ } from '../../nn/init.js';
 import type { Module } from '../../nn/module.js';
-import { Parameter } from '../../nn/parameter.js';
-import { randn } from '../../tensor/creation.js';
+import { emptyParameter, type Parameter } from '../../nn/parameter.js';
 import { embedding } from '../../tensor/functional.js';
-import { keep, scope } from '../../tensor/scope.js';
+import { scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { DoraMagnitude, embeddingWeightNorm } from '../dora.js';
-import { BASE_ROW, checkBatch, currentAdapterNames, rowIndex, rowsByAdapter } from '../mixed-batch.js';
-import { adapterDtype, moduleDictOf, parameterDictOf, removeFromModuleDict, removeFromParameterDict } from './containers.js';
-import { LoraLayer, type LoraLayerOptions } from './lora-layer.js';
+import { embeddingWeightNorm } from '../dora.js';
+import { adapterDtype, parameterDictOf } from './containers.js';
+import { type InitLoraWeights, LoraLayer } from './lora-layer.js';
 
 type EmbeddingLike = Module & { forward(ids: Tensor): Tensor; paddingIdx?: number | null };
 
@@ -21,7 +19,6 @@ export class LoraEmbedding extends LoraLayer {
   readonly adapterLayerNames = ['lora_embedding_A', 'lora_embedding_B', 'lora_magnitude_vector'] as const;
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
-  readonly #mergeNorms = new Map<string, Tensor>();
 
   constructor(baseLayer: Module) {
     super(baseLayer);
@@ -38,101 +35,37 @@ export class LoraEmbedding extends LoraLayer {
     return this.child<ParameterDict>('lora_embedding_B').get(name);
   }
 
-  #magnitude(name: string): Parameter | null {
-    if (!this.hasChild('lora_magnitude_vector')) return null;
-    const dict = this.child<ModuleDict>('lora_magnitude_vector');
-    return dict.has(name) ? dict.get(name).param('weight') : null;
-  }
-
-  updateLayer(adapterName: string, options: LoraLayerOptions): void {
-    const s = this.recordSettings(adapterName, options);
+  protected createLoraTensors(adapterName: string, r: number): void {
     const weight = this.baseLayer.param('weight');
     const factory = { dtype: adapterDtype(weight.dtype), device: weight.device };
+    parameterDictOf(this, 'lora_embedding_A').set(adapterName, emptyParameter([r, this.numEmbeddings], factory));
+    parameterDictOf(this, 'lora_embedding_B').set(adapterName, emptyParameter([this.embeddingDim, r], factory));
+  }
+
+  protected initLoraTensors(adapterName: string, init: InitLoraWeights): void {
     // PEFT draws randn for A then B; init_lora_weights true/'gaussian' then zeroes A and redraws B ~ N(0, 1).
-    const a = randn([s.r, this.numEmbeddings], factory);
-    const b = randn([this.embeddingDim, s.r], factory);
-    const A = new Parameter(a);
-    const B = new Parameter(b);
-    a.dispose();
-    b.dispose();
-    if ((options.initLoraWeights ?? true) !== false) {
+    const [A, B] = [this.#A(adapterName), this.#B(adapterName)];
+    normal_(A);
+    normal_(B);
+    if (init !== false) {
       zeros_(A);
       normal_(B);
     }
-    parameterDictOf(this, 'lora_embedding_A').set(adapterName, A);
-    parameterDictOf(this, 'lora_embedding_B').set(adapterName, B);
-    if (s.useDora) {
-      const norm = scope(() => embeddingWeightNorm(weight.add(this.deltaWeight(adapterName))));
-      moduleDictOf(this, 'lora_magnitude_vector').set(adapterName, new DoraMagnitude(norm));
-      norm.dispose();
-    }
   }
 
-  adapterParameters(adapterName: string): [string, Parameter][] {
-    if (!this.hasAdapter(adapterName)) return [];
-    const out: [string, Parameter][] = [
+  protected loraParameters(adapterName: string): [string, Parameter][] {
+    return [
       [`lora_embedding_A.${adapterName}`, this.#A(adapterName)],
       [`lora_embedding_B.${adapterName}`, this.#B(adapterName)],
     ];
-    const m = this.#magnitude(adapterName);
-    if (m) out.push([`lora_magnitude_vector.${adapterName}.weight`, m]);
-    return out;
-  }
-
-  protected dropAdapterTensors(adapterName: string): void {
-    removeFromParameterDict(this, 'lora_embedding_A', adapterName);
-    removeFromParameterDict(this, 'lora_embedding_B', adapterName);
-    removeFromModuleDict(this, 'lora_magnitude_vector', adapterName);
   }
 
   /** (emb(ids, Aᵀ) @ Bᵀ)·scaling for one adapter. */
-  #loraTerm(ids: Tensor, name: string): Tensor {
+  protected loraOutput(ids: Tensor, adapterName: string): Tensor {
     const base = this.baseLayer as EmbeddingLike;
     return scope(() => {
-      const afterA = embedding(ids, this.#A(name).mT(), base.paddingIdx ?? null);
-      return afterA.matmul(this.#B(name).mT()).mul(this.setting(name).scaling);
-    });
-  }
-
-  forward(ids: Tensor): Tensor {
-    const base = this.baseLayer as EmbeddingLike;
-    if (this.disabled) {
-      if (this.merged) this.unmerge();
-      return base.forward(ids);
-    }
-    const adapterNames = currentAdapterNames();
-    if (adapterNames) return this.#mixedForward(ids, adapterNames);
-    const active = this.activeHere();
-    if (this.merged || active.length === 0) return base.forward(ids);
-    return scope(() => {
-      let y = base.forward(ids);
-      for (const name of active) {
-        const term = this.#loraTerm(ids, name);
-        if (this.setting(name).useDora) {
-          // f = m / ‖W + ΔW‖ per embedding dimension (norm detached); y = f·y + f·term
-          const norm = embeddingWeightNorm(this.baseLayer.param('weight').add(this.deltaWeight(name)));
-          const f = (this.#magnitude(name) as Parameter).div(norm);
-          y = y.mul(f).add(term.mul(f));
-        } else {
-          y = y.add(term);
-        }
-      }
-      return y;
-    });
-  }
-
-  #mixedForward(ids: Tensor, adapterNames: readonly string[]): Tensor {
-    checkBatch(ids, adapterNames, 'LoraEmbedding');
-    if (this.merged) throw new PeftError('Cannot pass adapter_names when there are merged adapters, please call `unmerge_adapter` first.');
-    return scope(() => {
-      let y = (this.baseLayer as EmbeddingLike).forward(ids);
-      for (const [name, list] of rowsByAdapter(adapterNames)) {
-        if (name === BASE_ROW || !this.hasAdapter(name)) continue;
-        if (this.setting(name).useDora) throw new PeftError(`Cannot pass adapter_names with DoRA adapters (adapter '${name}' uses DoRA)`);
-        const rows = rowIndex(list, ids.device);
-        y = y.indexAdd(0, rows, this.#loraTerm(ids.indexSelect(0, rows), name));
-      }
-      return y;
+      const afterA = embedding(ids, this.#A(adapterName).mT(), base.paddingIdx ?? null);
+      return afterA.matmul(this.#B(adapterName).mT()).mul(this.setting(adapterName).scaling);
     });
   }
 
@@ -142,32 +75,16 @@ export class LoraEmbedding extends LoraLayer {
     return scope(() => this.#B(adapterName).mm(this.#A(adapterName)).mT().mul(this.setting(adapterName).scaling).to(weight.dtype).contiguous());
   }
 
-  protected mergeOne(adapterName: string, safeMerge: boolean): void {
-    const weight = this.baseLayer.param('weight');
-    scope(() => {
-      let merged = weight.add(this.deltaWeight(adapterName));
-      if (this.setting(adapterName).useDora) {
-        const norm = keep(embeddingWeightNorm(merged));
-        this.#mergeNorms.set(adapterName, norm);
-        merged = merged.mul((this.#magnitude(adapterName) as Parameter).div(norm));
-      }
-      if (safeMerge) LoraLayer.checkFinite(merged, adapterName);
-      weight.copy_(merged);
-    });
+  protected weightNorm(weight: Tensor): Tensor {
+    return embeddingWeightNorm(weight);
   }
 
-  protected unmergeOne(adapterName: string): void {
-    const weight = this.baseLayer.param('weight');
-    scope(() => {
-      const delta = this.deltaWeight(adapterName);
-      const norm = this.#mergeNorms.get(adapterName);
-      if (!norm) {
-        weight.sub_(delta);
-        return;
-      }
-      weight.copy_(weight.div((this.#magnitude(adapterName) as Parameter).div(norm)).sub(delta));
-      this.#mergeNorms.delete(adapterName);
-      norm.dispose();
-    });
+  /** m/‖W+ΔW‖ is per embedding dimension, the last dimension of W: it broadcasts as it is. */
+  protected scaleForWeight(factor: Tensor): Tensor {
+    return factor;
+  }
+
+  protected outputBias(): Tensor | null {
+    return null;
   }
 }

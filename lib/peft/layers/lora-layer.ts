@@ -1,10 +1,16 @@
 // LoraLayer: what every LoRA layer shares — the wrapped `base_layer`, per-adapter rank/alpha/scaling/dropout,
-// the active adapters, disabling, and merge bookkeeping. Subclasses hold the tensors and the math.
+// the active adapters, disabling, the forward's routing (disabled, merged, mixed batch, active adapters), mixed
+// batches, DoRA magnitudes, merge/unmerge. Subclasses hold the A/B tensors and the layer-specific math (hooks below).
 import { PeftError } from '../../errors.js';
+import { type ModuleDict, ParameterDict } from '../../nn/containers.js';
 import { Module } from '../../nn/module.js';
 import type { Parameter } from '../../nn/parameter.js';
 import { noGrad } from '../../tensor/autograd.js';
+import { keep, scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { DoraMagnitude } from '../dora.js';
+import { BASE_ROW, checkBatch, currentAdapterNames, rowIndex, rowsByAdapter } from '../mixed-batch.js';
+import { moduleDictOf, removeFromModuleDict, removeFromParameterDict } from './containers.js';
 
 export type InitLoraWeights = boolean | 'gaussian';
 
@@ -25,7 +31,13 @@ export interface AdapterSettings {
   dropout: number;
   useDora: boolean;
   useRslora: boolean;
+  initLoraWeights: InitLoraWeights;
 }
+
+/** Rows of a mixed batch per adapter this layer holds (adapters absent here and '__base__' rows get the base). */
+export type AdapterRows = Map<string, number[]>;
+
+type Forwardable = Module & { forward(x: Tensor): Tensor };
 
 export interface MergeOptions {
   safeMerge?: boolean;
@@ -58,6 +70,8 @@ export abstract class LoraLayer extends Module {
   activeAdapters: string[] = [];
   disabled = false;
   mergedAdapters: string[] = [];
+  /** DoRA weight norms taken at merge time, so unmerge restores W exactly. */
+  readonly #mergeNorms = new Map<string, Tensor>();
 
   constructor(baseLayer: Module) {
     super();
@@ -80,26 +94,140 @@ export abstract class LoraLayer extends Module {
     return this.settings.has(name);
   }
 
-  /** Adds the tensors of one adapter to this layer (PEFT's update_layer). */
-  abstract updateLayer(adapterName: string, options: LoraLayerOptions): void;
+  /** Creates one adapter's A and B in this layer's containers, uninitialised (torch.empty). */
+  protected abstract createLoraTensors(adapterName: string, r: number): void;
+
+  /** Initialises A and B as PEFT does: the nn layers' default init where PEFT makes nn layers, then init_lora_weights. */
+  protected abstract initLoraTensors(adapterName: string, init: InitLoraWeights, r: number): void;
+
+  /** The adapter's A and B, by their names inside this layer. */
+  protected abstract loraParameters(adapterName: string): [string, Parameter][];
 
   /** ΔW of one adapter in the base weight's own layout. */
   abstract deltaWeight(adapterName: string): Tensor;
 
+  /** scaling·B(A(x)) of one adapter (dropout applied in training). */
+  protected abstract loraOutput(x: Tensor, adapterName: string): Tensor;
+
+  /** DoRA: the norm of a weight (W + ΔW, base layout) PEFT divides the magnitude by, shaped like the magnitude. */
+  protected abstract weightNorm(weight: Tensor): Tensor;
+
+  /** DoRA: m/‖W+ΔW‖ (magnitude-shaped) reshaped to scale W in its own layout. */
+  protected abstract scaleForWeight(factor: Tensor): Tensor;
+
+  /** DoRA: the base output's bias, shaped to broadcast over the output (null when the base has none). */
+  protected abstract outputBias(): Tensor | null;
+
+  /**
+   * Adds one adapter to this layer (PEFT's update_layer). initialize false (loading a saved adapter, as PEFT's
+   * low_cpu_mem_usage): A and B stay uninitialised for the caller to overwrite or resetLoraParameters().
+   */
+  updateLayer(adapterName: string, options: LoraLayerOptions, { initialize = true }: { initialize?: boolean } = {}): void {
+    const s = this.recordSettings(adapterName, options);
+    this.createLoraTensors(adapterName, s.r);
+    if (initialize) this.initLoraTensors(adapterName, s.initLoraWeights, s.r);
+    if (s.useDora) this.#initMagnitude(adapterName);
+  }
+
+  /** Initialises one adapter's tensors afresh (PEFT's reset_lora_parameters; DoRA: the magnitude from the new ΔW). */
+  resetLoraParameters(adapterName: string): void {
+    const s = this.setting(adapterName);
+    noGrad(() => this.initLoraTensors(adapterName, s.initLoraWeights, s.r));
+    if (s.useDora) this.#initMagnitude(adapterName);
+  }
+
+  /** m = ‖W + ΔW‖ (PEFT's DoRA init), into a new lora_magnitude_vector entry or the existing one. */
+  #initMagnitude(adapterName: string): void {
+    const weight = this.baseLayer.param('weight');
+    noGrad(() => {
+      const norm = scope(() => this.weightNorm(weight.add(this.deltaWeight(adapterName))));
+      const existing = this.doraMagnitude(adapterName);
+      if (existing) existing.copy_(norm);
+      else moduleDictOf(this, 'lora_magnitude_vector').set(adapterName, new DoraMagnitude(norm));
+      norm.dispose();
+    });
+  }
+
+  /** The DoRA magnitude of one adapter, or null for a plain LoRA adapter. */
+  protected doraMagnitude(adapterName: string): Parameter | null {
+    if (!this.hasChild('lora_magnitude_vector')) return null;
+    const dict = this.child<ModuleDict>('lora_magnitude_vector');
+    return dict.has(adapterName) ? dict.get(adapterName).param('weight') : null;
+  }
+
   /** Every parameter belonging to one adapter, by its name inside this layer. */
-  abstract adapterParameters(adapterName: string): [string, Parameter][];
+  adapterParameters(adapterName: string): [string, Parameter][] {
+    if (!this.hasAdapter(adapterName)) return [];
+    const out = this.loraParameters(adapterName);
+    const m = this.doraMagnitude(adapterName);
+    if (m) out.push([`lora_magnitude_vector.${adapterName}.weight`, m]);
+    return out;
+  }
 
-  /** Removes one adapter's tensors from the containers. */
-  protected abstract dropAdapterTensors(adapterName: string): void;
+  forward(x: Tensor): Tensor {
+    const base = this.baseLayer as Forwardable;
+    if (this.disabled) {
+      if (this.merged) this.unmerge();
+      return base.forward(x);
+    }
+    const adapterNames = currentAdapterNames();
+    if (adapterNames) return this.mixedForward(x, this.#adapterRows(x, adapterNames));
+    const active = this.activeHere();
+    if (this.merged || active.length === 0) return base.forward(x);
+    return this.adaptedForward(x, active);
+  }
 
-  protected abstract mergeOne(adapterName: string, safeMerge: boolean): void;
+  /**
+   * The base output plus each active adapter's term; a DoRA adapter adds (f−1)·(y − bias) + f·term with
+   * f = m/‖W+ΔW‖ (norm detached), PEFT's eval form.
+   */
+  protected adaptedForward(x: Tensor, active: string[]): Tensor {
+    return scope(() => {
+      let y = (this.baseLayer as Forwardable).forward(x);
+      for (const name of active) {
+        const term = this.loraOutput(x, name);
+        if (!this.setting(name).useDora) {
+          y = y.add(term);
+          continue;
+        }
+        const norm = this.weightNorm(this.baseLayer.param('weight').add(this.deltaWeight(name)));
+        const f = (this.doraMagnitude(name) as Parameter).div(norm);
+        const bias = this.outputBias();
+        y = y.add(f.sub(1).mul(bias ? y.sub(bias) : y)).add(f.mul(term));
+      }
+      return y;
+    });
+  }
 
-  protected abstract unmergeOne(adapterName: string): void;
+  #adapterRows(x: Tensor, adapterNames: readonly string[]): AdapterRows {
+    checkBatch(x, adapterNames, this.constructor.name);
+    if (this.merged) throw new PeftError('Cannot pass adapter_names when there are merged adapters, please call `unmerge_adapter` first.');
+    const groups: AdapterRows = new Map();
+    for (const [name, rows] of rowsByAdapter(adapterNames)) {
+      if (name === BASE_ROW || !this.hasAdapter(name)) continue;
+      if (this.setting(name).useDora) throw new PeftError(`Cannot pass adapter_names with DoRA adapters (adapter '${name}' uses DoRA)`);
+      groups.set(name, rows);
+    }
+    return groups;
+  }
+
+  /** A mixed batch: the base output for every row, plus each adapter's term on its rows (PEFT's _mixed_batch_forward). */
+  protected mixedForward(x: Tensor, groups: AdapterRows): Tensor {
+    return scope(() => {
+      let y = (this.baseLayer as Forwardable).forward(x);
+      for (const [name, list] of groups) {
+        const rows = rowIndex(list, x.device);
+        y = y.indexAdd(0, rows, this.loraOutput(x.indexSelect(0, rows), name));
+      }
+      return y;
+    });
+  }
 
   protected recordSettings(adapterName: string, o: LoraLayerOptions): AdapterSettings {
     checkLoraOptions(this.constructor.name, adapterName, o);
     const useRslora = o.useRslora ?? false;
     const s: AdapterSettings = {
+      initLoraWeights: o.initLoraWeights ?? true,
       r: o.r,
       loraAlpha: o.loraAlpha,
       scaling: loraScaling(o.r, o.loraAlpha, useRslora),
@@ -154,7 +282,10 @@ export abstract class LoraLayer extends Module {
       throw new PeftError(`Cannot delete adapter '${adapterName}': it is merged into ${this.constructor.name}; unmerge first`);
     }
     for (const [, p] of this.adapterParameters(adapterName)) p.dispose();
-    this.dropAdapterTensors(adapterName);
+    for (const container of this.adapterLayerNames) {
+      if (this.hasChild(container) && this.child(container) instanceof ParameterDict) removeFromParameterDict(this, container, adapterName);
+      else removeFromModuleDict(this, container, adapterName);
+    }
     this.settings.delete(adapterName);
     this.activeAdapters = this.activeAdapters.filter((name) => name !== adapterName);
   }
@@ -166,7 +297,7 @@ export abstract class LoraLayer extends Module {
       for (const name of names) {
         if (!this.settings.has(name)) continue;
         if (this.mergedAdapters.includes(name)) continue;
-        this.mergeOne(name, options.safeMerge ?? false);
+        this.#mergeOne(name, options.safeMerge ?? false);
         this.mergedAdapters.push(name);
       }
     });
@@ -175,7 +306,37 @@ export abstract class LoraLayer extends Module {
   /** Undoes every merge, in reverse order. */
   unmerge(): void {
     noGrad(() => {
-      while (this.mergedAdapters.length > 0) this.unmergeOne(this.mergedAdapters.pop() as string);
+      while (this.mergedAdapters.length > 0) this.#unmergeOne(this.mergedAdapters.pop() as string);
+    });
+  }
+
+  /** W ← W + ΔW; DoRA: W ← (W + ΔW)·m/‖W + ΔW‖, keeping that norm so unmerge restores W exactly. */
+  #mergeOne(adapterName: string, safeMerge: boolean): void {
+    const weight = this.baseLayer.param('weight');
+    scope(() => {
+      let merged = weight.add(this.deltaWeight(adapterName));
+      if (this.setting(adapterName).useDora) {
+        const norm = keep(this.weightNorm(merged));
+        this.#mergeNorms.set(adapterName, norm);
+        merged = merged.mul(this.scaleForWeight((this.doraMagnitude(adapterName) as Parameter).div(norm)));
+      }
+      if (safeMerge) LoraLayer.checkFinite(merged, adapterName);
+      weight.copy_(merged);
+    });
+  }
+
+  #unmergeOne(adapterName: string): void {
+    const weight = this.baseLayer.param('weight');
+    scope(() => {
+      const delta = this.deltaWeight(adapterName);
+      const norm = this.#mergeNorms.get(adapterName);
+      if (!norm) {
+        weight.sub_(delta);
+        return;
+      }
+      weight.copy_(weight.div(this.scaleForWeight((this.doraMagnitude(adapterName) as Parameter).div(norm))).sub(delta));
+      this.#mergeNorms.delete(adapterName);
+      norm.dispose();
     });
   }
 
