@@ -25,6 +25,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   np::RegisterIO(env, exports);
   np::RegisterLoraGrouped(env, exports);
   np::RegisterLoraCuda(env, exports);
+  np::RegisterAllocator(env, exports);
+  np::RegisterFused(env, exports);
   return exports;
 }
 

@@ -2,6 +2,7 @@
 // dynamic (NTK) and llama3. Frequencies are float32, computed as transformers computes them.
 import { arange, full, tensor } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
+import { applyRotary as fusedApplyRotary } from '../tensor/functional.js';
 import { cat } from '../tensor/ops-shape.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -74,12 +75,7 @@ export class RotaryEmbedding {
   }
 }
 
-function rotateHalf(x: Tensor): Tensor {
-  const half = x.shape[x.ndim - 1] / 2;
-  return cat([x.slice(-1, half).neg(), x.slice(-1, 0, half)], -1);
-}
-
-/** x·cos + rotate_half(x)·sin for x (B, nh, S, hd) and cos/sin (B, S, hd). */
+/** x·cos + rotate_half(x)·sin for x (B, nh, S, hd) and cos/sin (B, S, hd), fused natively for float32 on CPU. */
 export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  return scope(() => x.mul(cos.unsqueeze(1)).add(rotateHalf(x).mul(sin.unsqueeze(1))));
+  return fusedApplyRotary(x, cos, sin);
 }

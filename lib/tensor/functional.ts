@@ -19,6 +19,11 @@ export function logSoftmax(x: Tensor, dim: number, dtype?: DType): Tensor {
   return wrap(N.logSoftmax(tensorArg(x, 'logSoftmax: x'), intArg(dim, 'logSoftmax: dim'), dtype ?? null));
 }
 
+/** x·cos + rotate_half(x)·sin for x (B, nh, S, hd) and cos/sin (B|1, S, hd): rotary position embeddings. */
+export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  return wrap(N.applyRotary(tensorArg(x, 'applyRotary: x'), tensorArg(cos, 'applyRotary: cos'), tensorArg(sin, 'applyRotary: sin')));
+}
+
 export function layerNorm(x: Tensor, normalizedShape: number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
   return wrap(N.layerNorm(tensorArg(x, 'layerNorm: x'), intsArg(normalizedShape, 'layerNorm: normalizedShape'),
     optTensorArg(weight, 'layerNorm: weight'), optTensorArg(bias, 'layerNorm: bias'), eps));

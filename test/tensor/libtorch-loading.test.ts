@@ -17,6 +17,7 @@ interface ImportOutcome {
   message?: string;
   version?: string;
   mapped?: string[];
+  mallocTuned?: boolean;
 }
 
 const SYSTEM_LIBTORCH_DIR = '/usr/lib/x86_64-linux-gnu';
@@ -48,7 +49,7 @@ beforeAll(() => {
     "  const { readFileSync } = await import('node:fs');",
     "  const maps = process.platform === 'linux' ? readFileSync('/proc/self/maps', 'utf8') : '';",
     `  const mapped = (${mappedLibTorch.toString()})(maps);`,
-    '  console.log(JSON.stringify({ loaded: true, version: N.torchVersion(), mapped }));',
+    '  console.log(JSON.stringify({ loaded: true, version: N.torchVersion(), mapped, mallocTuned: N.mallocTuned() }));',
     '} catch (error) {',
     '  console.log(JSON.stringify({ loaded: false, name: error.name, message: error.message }));',
     '}',
@@ -107,6 +108,22 @@ describe('importing the binding in a fresh process', () => {
     expect(outcome.loaded).toBe(false);
     expect(outcome.name).toBe('TorchError');
     expect(outcome.message).toContain(`LibTorch 1.13.1 found at ${fake}, but node-peft is built for 2.13.x`);
+  });
+});
+
+// native/allocator.cc keeps freed activation memory in the heap instead of returning it to the kernel each step.
+describe('glibc malloc tuning for tensor workloads', () => {
+  test.runIf(process.platform === 'linux')('is applied by default', () => {
+    const outcome = importInChild({ NODE_PEFT_MALLOC_TUNING: undefined, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined });
+    expect(outcome).toMatchObject({ loaded: true, mallocTuned: true });
+  });
+
+  test('NODE_PEFT_MALLOC_TUNING=0 turns it off', () => {
+    expect(importInChild({ NODE_PEFT_MALLOC_TUNING: '0' })).toMatchObject({ loaded: true, mallocTuned: false });
+  });
+
+  test("the process's own MALLOC_TRIM_THRESHOLD_ wins", () => {
+    expect(importInChild({ MALLOC_TRIM_THRESHOLD_: '1048576' })).toMatchObject({ loaded: true, mallocTuned: false });
   });
 });
 
