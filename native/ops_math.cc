@@ -31,7 +31,6 @@ void RegisterMathOps(Napi::Env env, Napi::Object exports) {
   });
   Def(env, exports, "maximum", [](Args& a) { return at::maximum(a.Tensor(0), a.TensorOrScalar(1)); });
   Def(env, exports, "minimum", [](Args& a) { return at::minimum(a.Tensor(0), a.TensorOrScalar(1)); });
-  Def(env, exports, "atan2", [](Args& a) { return at::atan2(a.Tensor(0), a.Tensor(1)); });
 
   Def(env, exports, "neg", [](Args& a) { return at::neg(a.Tensor(0)); });
   Def(env, exports, "exp", [](Args& a) { return at::exp(a.Tensor(0)); });

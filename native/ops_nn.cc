@@ -95,29 +95,6 @@ void RegisterNNOps(Napi::Env env, Napi::Object exports) {
   Def(env, exports, "maskedFill_", [](Args& a) { a.Tensor(0).masked_fill_(a.Tensor(1), a.Scalar(2)); });
   Def(env, exports, "normal_", [](Args& a) { a.Tensor(0).normal_(a.OptNumber(1).value_or(0.0), a.OptNumber(2).value_or(1.0)); });
   Def(env, exports, "uniform_", [](Args& a) { a.Tensor(0).uniform_(a.OptNumber(1).value_or(0.0), a.OptNumber(2).value_or(1.0)); });
-  Def(env, exports, "truncNormal_", [](Args& a) {
-    // As torch.nn.init.trunc_normal_: inverse-CDF sampling within [lo, hi].
-    c10::NoGradGuard no_grad;
-    at::Tensor t = a.Tensor(0);
-    double mean = a.Number(1), std = a.Number(2), lo = a.Number(3), hi = a.Number(4);
-    auto cdf = [](double x) { return (1.0 + std::erf(x / std::sqrt(2.0))) / 2.0; };
-    double l = cdf((lo - mean) / std), u = cdf((hi - mean) / std);
-    t.uniform_(2 * l - 1, 2 * u - 1);
-    t.erfinv_();
-    t.mul_(std * std::sqrt(2.0));
-    t.add_(mean);
-    t.clamp_(lo, hi);
-  });
-  Def(env, exports, "kaimingUniform_", [](Args& a) {
-    // torch.nn.init.kaiming_uniform_(t, a=negativeSlope) with fan_in and leaky_relu gain.
-    c10::NoGradGuard no_grad;
-    at::Tensor t = a.Tensor(0);
-    double slope = a.Number(1);
-    int64_t fan_in = t.dim() > 1 ? t.size(1) * (t.numel() / (t.size(0) * t.size(1))) : t.size(0);
-    double gain = std::sqrt(2.0 / (1 + slope * slope));
-    double bound = std::sqrt(3.0) * gain / std::sqrt(static_cast<double>(fan_in));
-    t.uniform_(-bound, bound);
-  });
 }
 
 }  // namespace np

@@ -18,7 +18,6 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports) {
   Def(env, exports, "torchVersion", [](Args& a) { return std::string(TORCH_VERSION); });
   Def(env, exports, "cudaIsAvailable", [](Args& a) { return at::hasCUDA(); });
   Def(env, exports, "cudaDeviceCount", [](Args& a) { return static_cast<int64_t>(at::getNumGPUs()); });
-  Def(env, exports, "parallelInfo", [](Args& a) { return at::get_parallel_info(); });
 }
 
 }  // namespace np

@@ -77,16 +77,12 @@ void RegisterTensor(Napi::Env env, Napi::Object exports) {
     if (!IsTensorHandle(a.Raw(0))) throw std::invalid_argument("dispose: expected a tensor handle");
     if (TensorSlot* slot = LiveSlot(a.Raw(0))) Release(a.Env(), *slot, Decode(a.Raw(0)).index);
   });
-  Def(env, exports, "isDisposed", [](Args& a) { return !IsTensorHandle(a.Raw(0)) || LiveSlot(a.Raw(0)) == nullptr; });
   Def(env, exports, "liveTensors", [](Args& a) { return Data(a.Env()).liveTensors; });
   Def(env, exports, "shape", [](Args& a) { return a.Tensor(0).sizes().vec(); });
   Def(env, exports, "strides", [](Args& a) { return a.Tensor(0).strides().vec(); });
   Def(env, exports, "dtype", [](Args& a) { return std::string(DtypeName(a.Tensor(0).scalar_type())); });
   Def(env, exports, "device", [](Args& a) { return DeviceName(a.Tensor(0).device()); });
   Def(env, exports, "isContiguous", [](Args& a) { return a.Tensor(0).is_contiguous(); });
-  Def(env, exports, "sameStorage", [](Args& a) {
-    return a.Tensor(0).storage().is_alias_of(a.Tensor(1).storage());
-  });
   Def(env, exports, "dataPtr", [](Args& a) {
     return static_cast<double>(reinterpret_cast<uintptr_t>(a.Tensor(0).data_ptr()));
   });
@@ -133,15 +129,6 @@ void RegisterTensor(Napi::Env env, Napi::Object exports) {
     return buffer;
   });
 
-  // Copies bytes into an existing contiguous CPU tensor (used by readers that fill tensors in place).
-  Def(env, exports, "writeBytes", [](Args& a) {
-    const at::Tensor& t = a.Tensor(0);
-    if (!t.is_contiguous() || !t.device().is_cpu()) throw std::invalid_argument("writeBytes: tensor must be contiguous on cpu");
-    auto view = a.Raw(1).As<Napi::TypedArray>();
-    size_t length = static_cast<size_t>(t.numel()) * t.element_size();
-    if (view.ByteLength() != length) throw std::invalid_argument("writeBytes: byte length does not match the tensor");
-    if (length > 0) std::memcpy(t.data_ptr(), static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset(), length);
-  });
 
   Def(env, exports, "item", [](Args& a) { return a.Tensor(0).item(); });
 }
