@@ -2,9 +2,9 @@
 // (through the tiny loader addon), so a different LibTorch on the system cannot be bound by mistake.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { TorchError } from './errors.js';
+import { findPackageRoot } from './package-root.js';
 
 /** Opaque native tensor handle; only lib/tensor/ holds these. */
 export interface Handle {
@@ -27,14 +27,9 @@ interface LibTorchInfo {
 }
 
 function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'node-peft') return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new TorchError('node-peft: cannot find the package root');
-    dir = parent;
-  }
+  const root = findPackageRoot();
+  if (root === null) throw new TorchError('node-peft: cannot find the package root');
+  return root;
 }
 
 function series(version: string): string {

@@ -1,18 +1,14 @@
 // Where the benchmark's files are: the package root, the Python reference, the compiled child entry point.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TorchError } from '../errors.js';
+import { findPackageRoot } from '../package-root.js';
 
 export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'node-peft') return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new TorchError('bench: cannot find the node-peft package root');
-    dir = parent;
-  }
+  const root = findPackageRoot();
+  if (root === null) throw new TorchError('bench: cannot find the node-peft package root');
+  return root;
 }
 
 export function referenceScript(): string {

@@ -15,7 +15,8 @@ import { causalLmOutput, causalMask, decoderStep, positionIds } from './causal-l
 import { type ConfigJson, type LlamaConfig, llamaConfig, qwen2Config } from './config.js';
 import { initializerRange, initWeights } from './init-weights.js';
 import type { KVCache } from './kv-cache.js';
-import { applyRotary, RotaryEmbedding } from './rope.js';
+import { applyRotary } from '../tensor/functional.js';
+import { RotaryEmbedding } from './rope.js';
 
 /** What every decoder layer of one forward call shares. */
 interface DecoderContext {

@@ -2,7 +2,6 @@
 // dynamic (NTK) and llama3. Frequencies are float32, computed as transformers computes them.
 import { arange, full, tensor } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
-import { applyRotary as fusedApplyRotary } from '../tensor/functional.js';
 import { cat } from '../tensor/ops-shape.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -73,9 +72,4 @@ export class RotaryEmbedding {
       return [emb.cos().to(dtype), emb.sin().to(dtype)] as [Tensor, Tensor];
     });
   }
-}
-
-/** x·cos + rotate_half(x)·sin for x (B, nh, S, hd) and cos/sin (B, S, hd), fused natively for float32 on CPU. */
-export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  return fusedApplyRotary(x, cos, sin);
 }

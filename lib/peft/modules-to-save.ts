@@ -8,7 +8,7 @@ import { zeros } from '../tensor/creation.js';
 import { scope } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { removeFromModuleDict } from './layers/containers.js';
-import { BASE_ROW, currentAdapterNames, rowIndex, rowsByAdapter } from './mixed-batch.js';
+import { BASE_ROW, checkBatch, currentAdapterNames, rowIndex, rowsByAdapter } from './mixed-batch.js';
 import { ModuleCopy } from './module-copy.js';
 
 type Forwardable = Module & { forward(...args: unknown[]): unknown };
@@ -94,9 +94,7 @@ export class ModulesToSaveWrapper extends Module {
   #mixedForward(adapterNames: readonly string[], args: unknown[]): unknown {
     const [x, ...rest] = args;
     if (!(x instanceof Tensor)) throw new PeftError('modules_to_save: a mixed batch needs a tensor as the first forward argument');
-    if (x.shape[0] !== adapterNames.length) {
-      throw new PeftError(`modules_to_save: adapter_names has ${adapterNames.length} entries but the batch has ${x.shape[0]} rows`);
-    }
+    checkBatch(x, adapterNames, 'modules_to_save');
     const groups = rowsByAdapter(adapterNames);
     const modules = new Set([...groups.keys()].map((name) => this.#moduleFor(name)));
     if (modules.size === 1) return [...modules][0].forward(x, ...rest);

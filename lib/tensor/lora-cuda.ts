@@ -1,9 +1,9 @@
 // Our optional CUDA LoRA kernels (native/cuda/, opened by native/lora_cuda_loader.cc): loaded once, at import, when
 // the LibTorch in use has CUDA and the kernels library was built; the LoRA entry points then use them on CUDA tensors.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { libtorchInfo, N } from '../binding.js';
+import { findPackageRoot } from '../package-root.js';
 
 /** Where the build puts our CUDA kernels library (only built against a CUDA LibTorch). */
 export function cudaKernelsPath(buildDir: string): string {
@@ -24,14 +24,8 @@ export function loadCudaKernels(buildDir: string): boolean {
 }
 
 function packageBuildDir(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'node-peft') return join(dir, 'build');
-    const parent = dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
+  const root = findPackageRoot();
+  return root === null ? null : join(root, 'build');
 }
 
 function loadCudaKernelsAtStart(): boolean {

@@ -1,6 +1,6 @@
 // The fused rotary kernel against the composite x·cos + rotate_half(x)·sin it replaces, values and gradients.
 import { describe, expect, it } from 'vitest';
-import { applyRotary } from '../../lib/models/rope.js';
+import { applyRotary } from '../../lib/tensor/functional.js';
 import { torch } from '../../lib/index.js';
 import type { Tensor } from '../../lib/tensor/tensor.js';
 

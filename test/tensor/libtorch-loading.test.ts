@@ -29,14 +29,14 @@ function mappedLibTorch(maps: string): string[] {
 }
 
 /**
- * lib/binding.ts (and errors.ts, its only import) transpiled into a folder under build/, so a plain
+ * lib/binding.ts (and errors.ts and package-root.ts, its only imports) transpiled into a folder under build/, so a plain
  * `node` child can import it without a TypeScript loader; it still finds the package root above it.
  */
 beforeAll(() => {
   mkdirSync(join(root, 'build'), { recursive: true });
   childDir = mkdtempSync(join(root, 'build', 'test-loading-'));
   mkdirSync(join(childDir, 'lib'));
-  for (const name of ['binding', 'errors']) {
+  for (const name of ['binding', 'errors', 'package-root']) {
     const source = readFileSync(join(root, 'lib', `${name}.ts`), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },

@@ -10,6 +10,7 @@ import { keep, scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { DoraMagnitude } from '../dora.js';
 import { BASE_ROW, checkBatch, currentAdapterNames, rowIndex, rowsByAdapter } from '../mixed-batch.js';
+import { loraScaling } from '../patterns.js';
 import { moduleDictOf, removeFromModuleDict, removeFromParameterDict } from './containers.js';
 
 export type InitLoraWeights = boolean | 'gaussian';
@@ -42,10 +43,6 @@ type Forwardable = Module & { forward(x: Tensor): Tensor };
 export interface MergeOptions {
   safeMerge?: boolean;
   adapterNames?: string[];
-}
-
-export function loraScaling(r: number, loraAlpha: number, useRslora: boolean): number {
-  return useRslora ? loraAlpha / Math.sqrt(r) : loraAlpha / r;
 }
 
 export function checkLoraOptions(layer: string, adapterName: string, o: LoraLayerOptions): void {
@@ -230,7 +227,7 @@ export abstract class LoraLayer extends Module {
       initLoraWeights: o.initLoraWeights ?? true,
       r: o.r,
       loraAlpha: o.loraAlpha,
-      scaling: loraScaling(o.r, o.loraAlpha, useRslora),
+      scaling: loraScaling(o.loraAlpha, o.r, useRslora),
       dropout: o.loraDropout ?? 0,
       useDora: o.useDora ?? false,
       useRslora,
@@ -248,7 +245,7 @@ export abstract class LoraLayer extends Module {
   /** Multiplies scaling for the given adapter as PEFT's set_scale: scale·alpha/r (or alpha/√r). */
   setScale(adapterName: string, scale: number): void {
     const s = this.setting(adapterName);
-    s.scaling = scale * loraScaling(s.r, s.loraAlpha, s.useRslora);
+    s.scaling = scale * loraScaling(s.loraAlpha, s.r, s.useRslora);
   }
 
   /** Active adapters present here, in active order. */
