@@ -45,14 +45,17 @@ export interface PeftForwardInputs {
   [input: string]: unknown;
 }
 
-export class PeftModel extends Module {
+/** What a model's forward returns (unknown for a plain Module). */
+export type ForwardResult<M extends Module> = M extends { forward(...args: never[]): infer R } ? R : unknown;
+
+export class PeftModel<M extends Module = Module> extends Module {
   readonly peftConfig = new Map<string, LoraConfig>();
   readonly parameterWrappers: ParameterWrappers = new Map();
   activeAdapter: string;
   readonly warn: (message: string) => void;
   #unloaded = false;
 
-  constructor(model: Module, config: LoraConfig, adapterName = 'default', options: PeftModelOptions = {}) {
+  constructor(model: M, config: LoraConfig, adapterName = 'default', options: PeftModelOptions = {}) {
     super();
     if (model instanceof PeftModel) throw new PeftError('getPeftModel: the model is already a PeftModel; use addAdapter() for another adapter');
     checkAdapterName(adapterName);
@@ -65,9 +68,9 @@ export class PeftModel extends Module {
   }
 
   /** The user's model (with LoRA layers and wrappers in place). */
-  get model(): Module {
+  get model(): M {
     this.#checkLive();
-    return this.child<LoraModel>('base_model').child('model');
+    return this.child<LoraModel>('base_model').child<M>('model');
   }
 
   get activeAdapters(): string[] {
@@ -106,14 +109,15 @@ export class PeftModel extends Module {
     return this.loraLayers().map(([name]) => name);
   }
 
-  forward(inputs: PeftForwardInputs): unknown {
+  /** The wrapped model's forward (its output type), with PEFT's `adapter_names` for mixed batches. */
+  forward(inputs: PeftForwardInputs): ForwardResult<M> {
     const { adapter_names: adapterNames, ...rest } = inputs;
-    const model = this.model as Forwardable;
-    if (adapterNames === undefined) return model.forward(rest);
+    const model = this.model as unknown as Forwardable;
+    if (adapterNames === undefined) return model.forward(rest) as ForwardResult<M>;
     if (this.training) throw new PeftError('Cannot pass adapter_names when the model is in training mode.');
     const unknown = [...new Set(adapterNames)].filter((name) => name !== BASE_ROW && !this.peftConfig.has(name));
     if (unknown.length > 0) throw new PeftError(`Trying to infer with non-existing adapter(s): ${unknown.join(', ')}`);
-    return withAdapterNames(adapterNames, () => this.#withRowParameters(adapterNames, () => model.forward(rest)));
+    return withAdapterNames(adapterNames, () => this.#withRowParameters(adapterNames, () => model.forward(rest))) as ForwardResult<M>;
   }
 
   /** Bare-parameter copies cannot differ per row; when every row wants the same one, it is used for the call. */
@@ -315,7 +319,7 @@ export class PeftModel extends Module {
   }
 
   /** base model + adapter folder → PeftModel (frozen, eval mode unless isTrainable). */
-  static fromPretrained(model: Module, dir: string, options: FromPretrainedOptions = {}): Promise<PeftModel> {
+  static fromPretrained<T extends Module>(model: T, dir: string, options: FromPretrainedOptions = {}): Promise<PeftModel<T>> {
     return fromPretrained(model, dir, options);
   }
 
@@ -359,7 +363,7 @@ function checkAdapterName(name: unknown): asserts name is string {
 }
 
 /** Wraps a model for LoRA training with one adapter (PEFT's get_peft_model); the model is changed in place. */
-export function getPeftModel(model: Module, config: LoraConfig, adapterName = 'default', options: PeftModelOptions = {}): PeftModel {
+export function getPeftModel<M extends Module>(model: M, config: LoraConfig, adapterName = 'default', options: PeftModelOptions = {}): PeftModel<M> {
   config.modules_to_save = modulesToSaveForTask(config);
   return new PeftModel(model, config, adapterName, options);
 }

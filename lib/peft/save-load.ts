@@ -175,14 +175,14 @@ export interface FromPretrainedOptions extends LoadAdapterOptions, PeftModelOpti
 }
 
 /** base model + adapter folder → PeftModel (frozen and in eval mode unless isTrainable), as PEFT's from_pretrained. */
-export async function fromPretrained(model: Module, dir: string, options: FromPretrainedOptions = {}): Promise<PeftModel> {
+export async function fromPretrained<M extends Module>(model: M, dir: string, options: FromPretrainedOptions = {}): Promise<PeftModel<M>> {
   const adapterName = options.adapterName ?? 'default';
   const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'PeftWarning'));
   const config = options.config ?? (await readAdapterConfig(dir, warn));
   const tensors = convertLegacyAdapter(model, config, await readWeights(dir));
   const isTrainable = options.isTrainable ?? false;
   config.inference_mode = !isTrainable;
-  let peft: PeftModel;
+  let peft: PeftModel<M>;
   try {
     peft = new PeftModel(model, config, adapterName, { warn, loading: true });
   } catch (error) {
