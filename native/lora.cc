@@ -13,14 +13,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// The base weight in [out, in] layout (GPT-2 Conv1D stores [in, out]: fan_in_fan_out).
-at::Tensor OutIn(const at::Tensor& weight, bool fanInFanOut) { return fanInFanOut ? weight.t() : weight; }
-
-// base(x) for x [T, in] and W [out, in]: a fresh [T, out] tensor the low-rank terms may be added into.
-at::Tensor BaseOutput(const at::Tensor& x2d, const at::Tensor& W, const at::Tensor& bias) {
-  return bias.defined() ? at::addmm(bias, x2d, W.t()) : at::mm(x2d, W.t());
-}
-
 bool KernelApplies(const at::Tensor& y, const at::Tensor& x, const at::Tensor& A, const at::Tensor& B) {
   if (!y.is_cuda() || CudaKernels() == nullptr || c10::GradMode::is_enabled()) return false;
   int32_t code = KernelDtype(y);
@@ -85,12 +77,6 @@ struct LoraLinearFn : public torch::autograd::Function<LoraLinearFn> {
 };
 
 bool NeedsGrad(const at::Tensor& t) { return t.defined() && t.requires_grad(); }
-
-std::vector<int64_t> OutShape(const at::Tensor& x, int64_t out) {
-  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-  shape.back() = out;
-  return shape;
-}
 
 at::Tensor LoraLinear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                       const std::vector<at::Tensor>& As, const std::vector<at::Tensor>& Bs,

@@ -78,7 +78,7 @@ void RegisterLoraGrouped(Napi::Env env, Napi::Object exports) {
   Def(env, exports, "loraLinearGrouped", [](Args& a) {
     const at::Tensor& x = a.Tensor(0);
     bool fanInFanOut = a.Bool(7);
-    at::Tensor W = fanInFanOut ? a.Tensor(1).t() : a.Tensor(1);
+    at::Tensor W = OutIn(a.Tensor(1), fanInFanOut);
     std::optional<at::Tensor> bias = a.OptTensor(2);
     std::vector<at::Tensor> As = a.Tensors(3), Bs = a.Tensors(4);
     std::vector<double> scales = a.Numbers(5);
@@ -96,9 +96,8 @@ void RegisterLoraGrouped(Napi::Env env, Napi::Object exports) {
     }
     at::Tensor x2d = x.reshape({-1, in});
     int64_t seqLen = x.size(0) == 0 ? 1 : x2d.size(0) / x.size(0);
-    at::Tensor y2d = bias ? at::addmm(*bias, x2d, W.t()) : at::mm(x2d, W.t());
-    std::vector<int64_t> outShape(x.sizes().begin(), x.sizes().end());
-    outShape.back() = out;
+    at::Tensor y2d = BaseOutput(x2d, W, bias.value_or(at::Tensor()));
+    std::vector<int64_t> outShape = OutShape(x, out);
     if (GroupedKernelApplies(y2d, x2d, As, Bs)) {
       GroupedKernel(y2d, x2d, As, Bs, scales, rowAdapter, seqLen);
       return y2d.view(outShape);

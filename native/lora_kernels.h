@@ -5,6 +5,7 @@
 #pragma once
 #include <ATen/ATen.h>
 #include <cstdint>
+#include <vector>
 
 namespace np {
 
@@ -31,6 +32,21 @@ struct LoraCudaKernels {
 // (the second accumulated into y2d); in A's dtype when it differs from y2d's, added back in y2d's dtype. y2d may be
 // a row range (narrow) of a larger output. Defined in lora.cc.
 void AddLowRank(at::Tensor& y2d, const at::Tensor& xl, const at::Tensor& A, const at::Tensor& B, double scale);
+
+// The base weight in [out, in] layout (GPT-2 Conv1D stores [in, out]: fan_in_fan_out).
+inline at::Tensor OutIn(const at::Tensor& weight, bool fanInFanOut) { return fanInFanOut ? weight.t() : weight; }
+
+// base(x) for x [T, in] and W [out, in]: a fresh [T, out] tensor the low-rank terms may be added into.
+inline at::Tensor BaseOutput(const at::Tensor& x2d, const at::Tensor& W, const at::Tensor& bias) {
+  return bias.defined() ? at::addmm(bias, x2d, W.t()) : at::mm(x2d, W.t());
+}
+
+// x's shape with the last dim replaced by out.
+inline std::vector<int64_t> OutShape(const at::Tensor& x, int64_t out) {
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape.back() = out;
+  return shape;
+}
 
 // The loaded kernels, or nullptr before loraCudaLoad succeeded.
 const LoraCudaKernels* CudaKernels();

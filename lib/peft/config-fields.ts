@@ -1,7 +1,7 @@
 // The fields of PEFT 0.21's LoraConfig as written to adapter_config.json: on-disk name, default, the release that
 // introduced it, and a check of the value a file or a caller gives.
 import { PeftError } from '../errors.js';
-import type { JsonObject, JsonValue } from './python-json.js';
+import type { JsonObject, JsonValue } from '../serialization/python-json.js';
 import { assertPythonRegex } from './python-regex.js';
 
 export const TASK_TYPES = ['SEQ_CLS', 'SEQ_2_SEQ_LM', 'CAUSAL_LM', 'TOKEN_CLS', 'QUESTION_ANS', 'FEATURE_EXTRACTION'] as const;

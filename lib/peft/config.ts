@@ -10,7 +10,7 @@ import {
   type LoraConfigField,
   type LoraConfigFields,
 } from './config-fields.js';
-import { pythonJsonDumps, pythonRepr, type JsonObject, type JsonValue } from './python-json.js';
+import { pythonJsonDumps, pythonRepr, type JsonObject, type JsonValue } from '../serialization/python-json.js';
 
 export { LORA_CONFIG_FIELDS, PEFT_FORMAT_VERSION, TASK_TYPES } from './config-fields.js';
 export type { LoraBias, LoraConfigField, LoraConfigFields, TaskType } from './config-fields.js';

@@ -2,7 +2,7 @@
 // per-model selection (all-linear, target_parameters, condensing) and PEFT's errors when nothing matches.
 import { NoMatchingTargetError, PeftError } from '../errors.js';
 import type { LoraConfigFields } from './config-fields.js';
-import { pythonRepr, pythonStr } from './python-json.js';
+import { pythonRepr, pythonStr } from '../serialization/python-json.js';
 import { unusedPatternWarnings } from './patterns.js';
 import { pythonFullMatch, pythonMatchSpliced } from './python-regex.js';
 

@@ -1,6 +1,6 @@
 // Per-module rank and alpha from rank_pattern / alpha_pattern (spec/peft.md §3.5), and the LoRA scaling they give.
 import type { LoraConfigFields } from './config-fields.js';
-import { pythonRepr } from './python-json.js';
+import { pythonRepr } from '../serialization/python-json.js';
 import { pythonMatchSpliced } from './python-regex.js';
 
 export type PatternConfig = Pick<LoraConfigFields, 'r' | 'lora_alpha' | 'use_rslora' | 'rank_pattern' | 'alpha_pattern'>;

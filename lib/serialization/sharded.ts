@@ -11,6 +11,7 @@ import { writeTextFileAtomic } from './atomic-write.js';
 import { load, type LoadOptions, readHeader } from './load.js';
 import { save } from './save.js';
 import { loadableDtype, type TensorMap } from './tensors.js';
+import { type JsonValue, pythonJsonDumps } from './python-json.js';
 
 export interface ShardIndex {
   metadata: Record<string, unknown>;
@@ -124,21 +125,9 @@ export function planShards(tensors: TensorMap, maxShardBytes: number): string[][
   return shards;
 }
 
-/** Orders strings by code point, as Python's sorted() does. */
-function compareCodePoints(a: string, b: string): number {
-  const [x, y] = [Array.from(a, (c) => c.codePointAt(0) as number), Array.from(b, (c) => c.codePointAt(0) as number)];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
-}
-
 /** The index JSON as transformers writes it (json.dumps with sort_keys, indent=2, ASCII only, final newline). */
 export function formatShardIndex(index: ShardIndex): string {
-  const sorted = (value: unknown): unknown =>
-    typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? Object.fromEntries(Object.keys(value).sort(compareCodePoints).map((k) => [k, sorted((value as Record<string, unknown>)[k])]))
-      : value;
-  const text = JSON.stringify(sorted(index), null, 2).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return `${text}\n`;
+  return `${pythonJsonDumps(index as unknown as JsonValue)}\n`;
 }
 
 /** Saves tensors into `folder` (created if absent) as one file, or as shards plus an index when they exceed

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PeftError } from '../../lib/errors.js';
 import { LORA_CONFIG_FIELDS, LoraConfig, loraConfigToJson, parseLoraConfig } from '../../lib/peft/config.js';
-import { pythonFloatRepr, pythonJsonDumps, pythonJsonString } from '../../lib/peft/python-json.js';
+import { pythonFloatRepr, pythonJsonDumps, pythonJsonString } from '../../lib/serialization/python-json.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, goldenAdapters } from './golden.js';

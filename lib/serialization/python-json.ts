@@ -1,5 +1,5 @@
-// JSON text exactly as Python's `json.dumps(value, indent=2, sort_keys=True)` writes it (PEFT's adapter_config.json),
-// and Python-style reprs for the few values PEFT prints inside its error messages.
+// JSON text exactly as Python's `json.dumps(value, indent=2, sort_keys=True)` writes it (PEFT's adapter_config.json,
+// transformers' shard index), and Python-style reprs for the few values PEFT prints inside its error messages.
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
