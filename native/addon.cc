@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   np::Def(env, exports, "setErrorClass", [](np::Args& a) {
     np::Data(a.Env()).errorClass = Napi::Persistent(a.Raw(0).As<Napi::Function>());
   });
+  np::RegisterCpuCache(env, exports);  // first: every tensor after this is served by the cache
   np::RegisterTensor(env, exports);
   np::RegisterCreationOps(env, exports);
   np::RegisterShapeOps(env, exports);
@@ -25,7 +26,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   np::RegisterIO(env, exports);
   np::RegisterLoraGrouped(env, exports);
   np::RegisterLoraCuda(env, exports);
-  np::RegisterAllocator(env, exports);
   np::RegisterFused(env, exports);
   return exports;
 }

@@ -15,6 +15,6 @@ void RegisterRuntime(Napi::Env env, Napi::Object exports);
 void RegisterIO(Napi::Env env, Napi::Object exports);
 void RegisterLoraGrouped(Napi::Env env, Napi::Object exports);
 void RegisterLoraCuda(Napi::Env env, Napi::Object exports);
-void RegisterAllocator(Napi::Env env, Napi::Object exports);
+void RegisterCpuCache(Napi::Env env, Napi::Object exports);
 void RegisterFused(Napi::Env env, Napi::Object exports);
 }  // namespace np

@@ -1,5 +1,6 @@
 // What GET /metrics reports: request counts (by route and status), latency percentiles over the most recent
 // requests of each route, batching counters, and the process's live tensors and memory.
+import { cpuCacheStats } from '../tensor/cpu-cache.js';
 import { liveTensors } from '../tensor/tensor.js';
 
 /** Latencies kept per route for the percentiles. */
@@ -106,7 +107,10 @@ export class Metrics {
       batching: { window_ms: extra.batchWindowMs, ...this.batching },
       adapters: { loaded: extra.adapters.length, names: extra.adapters },
       tensors: { live: liveTensors() },
-      memory: { rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed, external_bytes: memory.external },
+      memory: {
+        rss_bytes: memory.rss, heap_used_bytes: memory.heapUsed, external_bytes: memory.external,
+        cpu_cache_bytes: cpuCacheStats()?.cachedBytes ?? 0,
+      },
     };
   }
 }

@@ -17,9 +17,11 @@ interface ImportOutcome {
   message?: string;
   version?: string;
   mapped?: string[];
-  mallocTuned?: boolean;
+  /** N.cpuCacheStats() after CHILD_ALLOCATE_MIB tensors of 1 MiB were made and freed: [cached, live, peak, hits, misses, released]. */
+  cpuCache?: number[] | null;
 }
 
+const MiB = 1024 * 1024;
 const SYSTEM_LIBTORCH_DIR = '/usr/lib/x86_64-linux-gnu';
 
 /** Paths of the LibTorch libraries mapped into a process, from its /proc/PID/maps text. */
@@ -47,9 +49,11 @@ beforeAll(() => {
     'try {',
     "  const { N } = await import('./lib/binding.js');",
     "  const { readFileSync } = await import('node:fs');",
+    "  const made = Array.from({ length: Number(process.env.CHILD_ALLOCATE_MIB ?? 0) }, () => N.zeros([262144], 'float32'));",
+    '  for (const handle of made) N.dispose(handle);',
     "  const maps = process.platform === 'linux' ? readFileSync('/proc/self/maps', 'utf8') : '';",
     `  const mapped = (${mappedLibTorch.toString()})(maps);`,
-    '  console.log(JSON.stringify({ loaded: true, version: N.torchVersion(), mapped, mallocTuned: N.mallocTuned() }));',
+    '  console.log(JSON.stringify({ loaded: true, version: N.torchVersion(), mapped, cpuCache: N.cpuCacheStats() }));',
     '} catch (error) {',
     '  console.log(JSON.stringify({ loaded: false, name: error.name, message: error.message }));',
     '}',
@@ -111,19 +115,20 @@ describe('importing the binding in a fresh process', () => {
   });
 });
 
-// native/allocator.cc keeps freed activation memory in the heap instead of returning it to the kernel each step.
-describe('glibc malloc tuning for tensor workloads', () => {
-  test.runIf(process.platform === 'linux')('is applied by default', () => {
-    const outcome = importInChild({ NODE_PEFT_MALLOC_TUNING: undefined, MALLOC_MMAP_THRESHOLD_: undefined, MALLOC_TRIM_THRESHOLD_: undefined });
-    expect(outcome).toMatchObject({ loaded: true, mallocTuned: true });
+// native/cpu_cache.cc serves CPU tensor memory from a cache of freed blocks unless NODE_PEFT_CPU_CACHE=0.
+describe('the CPU tensor cache', () => {
+  test('is installed by default', () => {
+    const outcome = importInChild({ NODE_PEFT_CPU_CACHE: undefined, NODE_PEFT_CPU_CACHE_MB: undefined, CHILD_ALLOCATE_MIB: '4' });
+    expect(outcome.cpuCache?.[0]).toBe(4 * MiB);
   });
 
-  test('NODE_PEFT_MALLOC_TUNING=0 turns it off', () => {
-    expect(importInChild({ NODE_PEFT_MALLOC_TUNING: '0' })).toMatchObject({ loaded: true, mallocTuned: false });
+  test('NODE_PEFT_CPU_CACHE=0 leaves LibTorch\'s own allocator in place', () => {
+    expect(importInChild({ NODE_PEFT_CPU_CACHE: '0', CHILD_ALLOCATE_MIB: '4' })).toMatchObject({ loaded: true, cpuCache: null });
   });
 
-  test("the process's own MALLOC_TRIM_THRESHOLD_ wins", () => {
-    expect(importInChild({ MALLOC_TRIM_THRESHOLD_: '1048576' })).toMatchObject({ loaded: true, mallocTuned: false });
+  test('NODE_PEFT_CPU_CACHE_MB caps it: freed blocks beyond the cap go back to malloc', () => {
+    const [cachedBytes, , , , , released] = importInChild({ NODE_PEFT_CPU_CACHE_MB: '2', CHILD_ALLOCATE_MIB: '4' }).cpuCache ?? [];
+    expect([cachedBytes, released]).toEqual([2 * MiB, 2]);
   });
 });
 

@@ -142,8 +142,8 @@ describe('long-running loops', () => {
   /**
    * RSS growth over the iterations after a warm-up, in MB, and the part of it that is not V8's own heap
    * growing (its young generation grows to a steady size over the first tens of thousands of iterations).
-   * The warm-up is as long as the measured run: glibc, tuned by native/allocator.cc, keeps freed memory in
-   * the heap, so the first run's peak stays resident and only growth beyond it would be a leak.
+   * The warm-up is as long as the measured run: freed memory stays in the process (native/cpu_cache.cc and
+   * glibc's heap keep it for reuse), so the first run's peak stays resident and only growth beyond it would be a leak.
    */
   function growthOver(iterations: number, body: () => void): { rss: number; native: number } {
     for (let i = 0; i < iterations; i++) body();

@@ -1,0 +1,186 @@
+// A caching CPU allocator for tensor memory, installed as LibTorch's CPU allocator when the addon loads.
+//
+// LibTorch's default CPU allocator hands every block to malloc and back. A training step frees hundreds of megabytes
+// of activations at once, small allocations settle between the freed blocks, and glibc's heap fragments and grows step
+// after step (W1: 550 MB after 10 steps, 1.6 GB after 120, while Python's peak stays at ~700 MB). Serving blocks from
+// mmap instead keeps RSS flat but re-faults every page on every step (W1 +55% time). So freed blocks of 128 KiB and
+// more are kept here and handed to the next request of about the same size (at most a quarter larger): a steady loop
+// stops allocating after its first step, and the heap no longer sees large blocks come and go.
+//
+// The cache holds at most the peak of live cached-size bytes (or NODE_PEFT_CPU_CACHE_MB); blocks beyond that go back to
+// malloc. NODE_PEFT_CPU_CACHE=0 leaves LibTorch's allocator in place. Every block comes from c10::alloc_cpu, so memory
+// that oneDNN frees through raw_deallocate, or that outlives the cache, is released by c10::free_cpu as usual.
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include "convert.h"
+#include "registry.h"
+
+namespace np {
+
+namespace {
+constexpr size_t kMinCachedBytes = 128 << 10;
+constexpr size_t kPageBytes = 4096;
+
+struct CacheCounters {
+  size_t cachedBytes = 0;    // free blocks held for reuse
+  size_t liveBytes = 0;      // blocks of cached size handed out and not yet returned
+  size_t peakLiveBytes = 0;
+  size_t hits = 0;           // requests served from the cache
+  size_t misses = 0;         // requests that went to malloc
+  size_t released = 0;       // blocks returned to malloc because the cache was full
+};
+
+class CachingCpuAllocator final : public c10::Allocator {
+ public:
+  explicit CachingCpuAllocator(std::optional<size_t> capBytes) : capBytes_(capBytes) {}
+
+  c10::DataPtr allocate(size_t n) override {
+    void* p = n >= kMinCachedBytes ? Take((n + kPageBytes - 1) / kPageBytes * kPageBytes) : c10::alloc_cpu(n);
+    return {p, p, &Release, c10::Device(c10::DeviceType::CPU)};
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override { return &Release; }
+
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+
+  static void Release(void* p);
+
+  // Gives every cached block back to malloc, then the heap's free pages to the kernel. Returns the bytes released.
+  size_t Empty() {
+    std::multimap<size_t, void*> blocks;
+    size_t bytes = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      blocks.swap(free_);
+      bytes = counters_.cachedBytes;
+      counters_.cachedBytes = 0;
+    }
+    for (const auto& entry : blocks) c10::free_cpu(entry.second);
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+    return bytes;
+  }
+
+  CacheCounters Counters() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return counters_;
+  }
+
+ private:
+  void* Take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.lower_bound(bytes);
+      if (it != free_.end() && it->first <= bytes + bytes / 4) {
+        auto [size, p] = *it;
+        free_.erase(it);
+        counters_.cachedBytes -= size;
+        counters_.hits++;
+        MarkLive(p, size);
+        return p;
+      }
+      counters_.misses++;
+    }
+    void* p = AllocOrEmpty(bytes);
+    std::lock_guard<std::mutex> lock(mutex_);
+    MarkLive(p, bytes);
+    return p;
+  }
+
+  void* AllocOrEmpty(size_t bytes) {
+    try {
+      return c10::alloc_cpu(bytes);
+    } catch (const c10::Error&) {
+      if (Empty() == 0) throw;
+      return c10::alloc_cpu(bytes);  // the cache held memory of other sizes: retry once without it
+    }
+  }
+
+  void MarkLive(void* p, size_t size) {
+    live_[p] = size;
+    counters_.liveBytes += size;
+    counters_.peakLiveBytes = std::max(counters_.peakLiveBytes, counters_.liveBytes);
+  }
+
+  // Returns true when the block was one of ours and is now cached or released.
+  bool Return(void* p) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    auto it = live_.find(p);
+    if (it == live_.end()) return false;
+    size_t size = it->second;
+    live_.erase(it);
+    counters_.liveBytes -= size;
+    if (counters_.cachedBytes + size <= capBytes_.value_or(counters_.peakLiveBytes)) {
+      free_.emplace(size, p);
+      counters_.cachedBytes += size;
+      return true;
+    }
+    counters_.released++;
+    lock.unlock();
+    c10::free_cpu(p);
+    return true;
+  }
+
+  const std::optional<size_t> capBytes_;
+  std::mutex mutex_;
+  std::multimap<size_t, void*> free_;       // size -> block, for best fit
+  std::unordered_map<void*, size_t> live_;  // blocks of cached size in use
+  CacheCounters counters_;
+};
+
+// Never destroyed: tensors freed during process exit still find it.
+CachingCpuAllocator* gCache = nullptr;
+
+void CachingCpuAllocator::Release(void* p) {
+  if (p == nullptr) return;
+  if (gCache == nullptr || !gCache->Return(p)) c10::free_cpu(p);
+}
+
+std::optional<size_t> CapFromEnv() {
+  const char* mb = std::getenv("NODE_PEFT_CPU_CACHE_MB");
+  if (mb == nullptr || *mb == '\0') return std::nullopt;
+  char* end = nullptr;
+  unsigned long long value = std::strtoull(mb, &end, 10);
+  if (*end != '\0') return std::nullopt;
+  return static_cast<size_t>(value) << 20;
+}
+
+bool Install() {
+  const char* optOut = std::getenv("NODE_PEFT_CPU_CACHE");
+  if (optOut != nullptr && std::strcmp(optOut, "0") == 0) return false;
+  gCache = new CachingCpuAllocator(CapFromEnv());
+  c10::SetCPUAllocator(gCache, /*priority=*/1);
+  return true;
+}
+}  // namespace
+
+void RegisterCpuCache(Napi::Env env, Napi::Object exports) {
+  static const bool installed = Install();
+  // cpuCacheStats() -> null when the cache is off, else [cachedBytes, liveBytes, peakLiveBytes, hits, misses, released]
+  Def(env, exports, "cpuCacheStats", [](Args& a) -> Napi::Value {
+    if (!installed) return a.Env().Null();
+    CacheCounters c = gCache->Counters();
+    return ToJs(a.Env(), std::vector<int64_t>{static_cast<int64_t>(c.cachedBytes), static_cast<int64_t>(c.liveBytes),
+                                              static_cast<int64_t>(c.peakLiveBytes), static_cast<int64_t>(c.hits),
+                                              static_cast<int64_t>(c.misses), static_cast<int64_t>(c.released)});
+  });
+  // emptyCpuCache() -> bytes given back (0 when the cache is off)
+  Def(env, exports, "emptyCpuCache", [](Args&) { return static_cast<int64_t>(installed ? gCache->Empty() : 0); });
+}
+
+}  // namespace np

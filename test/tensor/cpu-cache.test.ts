@@ -1,0 +1,57 @@
+// The caching CPU allocator: freed blocks of 128 KiB and more are reused by later requests of about their size,
+// smaller ones are left to malloc, and the cache can be emptied. Its switch and cap: libtorch-loading.test.ts.
+import { describe, expect, test } from 'vitest';
+import { torch } from '../../lib/index.js';
+
+const MiB = 1024 * 1024;
+
+function stats(): torch.CpuCacheStats {
+  const s = torch.cpuCacheStats();
+  if (s === null) throw new Error('the CPU cache is off in the test process (NODE_PEFT_CPU_CACHE=0?)');
+  return s;
+}
+
+describe('the CPU tensor cache', () => {
+  test('a freed 1 MiB block serves the next request of that size', () => {
+    torch.zeros([MiB / 4]).dispose(); // make sure a block of this size is cached
+    const before = stats();
+    const t = torch.ones([MiB / 4]);
+    const during = stats();
+    expect(during.hits).toBe(before.hits + 1);
+    expect(during.misses).toBe(before.misses);
+    expect(during.liveBytes).toBeGreaterThanOrEqual(before.liveBytes + MiB);
+    expect(t.sum().item()).toBe(MiB / 4); // reused memory is initialised like any other
+    t.dispose();
+    expect(stats().cachedBytes).toBeGreaterThanOrEqual(MiB);
+  });
+
+  test('a block at most a quarter larger is reused; a much larger one is not', () => {
+    torch.zeros([MiB / 4]).dispose();
+    const before = stats();
+    torch.zeros([235_000]).dispose(); // 0.9 MiB
+    expect(stats().hits).toBe(before.hits + 1);
+    torch.emptyCpuCache();
+    torch.zeros([MiB]).dispose(); // only a 4 MiB block is cached now
+    const again = stats();
+    torch.zeros([MiB / 4]).dispose();
+    expect(stats().misses).toBe(again.misses + 1);
+  });
+
+  test('blocks under 128 KiB are left to malloc', () => {
+    const before = stats();
+    torch.zeros([1000]).dispose();
+    const after = stats();
+    expect([after.hits, after.misses]).toEqual([before.hits, before.misses]);
+  });
+
+  test('emptyCpuCache gives every cached block back and leaves tensors in use alone', () => {
+    const kept = torch.full([MiB / 4], 3);
+    torch.zeros([MiB / 2]).dispose();
+    expect(stats().cachedBytes).toBeGreaterThanOrEqual(2 * MiB);
+    const released = torch.emptyCpuCache();
+    expect(released).toBeGreaterThanOrEqual(2 * MiB);
+    expect(stats().cachedBytes).toBe(0);
+    expect(kept.mean().item()).toBe(3);
+    kept.dispose();
+  });
+});
