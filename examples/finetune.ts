@@ -22,9 +22,9 @@ peft.printTrainableParameters();
 const optimizer = new optim.AdamW(peft.namedParameters().filter(([, p]) => p.requiresGrad), { lr: 3e-3, weightDecay: 0 });
 const scheduler = optim.getCosineScheduleWithWarmup(optimizer, { numWarmupSteps: 10, numTrainingSteps: 200 });
 const result = train.train({
-  model: peft as unknown as train.LogitsModel, optimizer, scheduler, data: trainData, steps: 200, maxGradNorm: 1,
+  model: peft, optimizer, scheduler, data: trainData, steps: 200, maxGradNorm: 1,
   evalData: testData, evalEvery: 50, metrics: `${outDir}/metrics.jsonl`, outputDir: `${outDir}/checkpoints`, checkpointEvery: 100,
 });
-console.log(`test accuracy: ${(train.evaluate(peft as unknown as train.LogitsModel, testData).accuracy * 100).toFixed(2)}% after ${result.step} steps`);
+console.log(`test accuracy: ${(train.evaluate(peft, testData).accuracy * 100).toFixed(2)}% after ${result.step} steps`);
 await peft.savePretrained(`${outDir}/adapter`);
 console.log(`adapter saved to ${outDir}/adapter`);

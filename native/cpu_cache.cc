@@ -8,11 +8,13 @@
 // stops allocating after its first step, and the heap no longer sees large blocks come and go.
 //
 // The cache holds at most the peak of live cached-size bytes (or NODE_PEFT_CPU_CACHE_MB); blocks beyond that go back to
-// malloc. NODE_PEFT_CPU_CACHE=0 leaves LibTorch's allocator in place. Every block comes from c10::alloc_cpu, so memory
+// malloc, and so do blocks left unused for 10 s (NODE_PEFT_CPU_CACHE_DECAY_S), checked at most once a second as the
+// allocator is used, so memory of a disposed model is given back. NODE_PEFT_CPU_CACHE=0 leaves LibTorch's allocator. Every block comes from c10::alloc_cpu, so memory
 // that oneDNN frees through raw_deallocate, or that outlives the cache, is released by c10::free_cpu as usual.
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -34,6 +36,17 @@ namespace np {
 namespace {
 constexpr size_t kMinCachedBytes = 128 << 10;
 constexpr size_t kPageBytes = 4096;
+using Clock = std::chrono::steady_clock;
+
+struct CachedBlock {
+  void* p;
+  Clock::time_point freedAt;
+};
+
+struct CacheSettings {
+  std::optional<size_t> capBytes;  // default: the peak of live bytes
+  Clock::duration decay;
+};
 
 struct CacheCounters {
   size_t cachedBytes = 0;    // free blocks held for reuse
@@ -41,12 +54,13 @@ struct CacheCounters {
   size_t peakLiveBytes = 0;
   size_t hits = 0;           // requests served from the cache
   size_t misses = 0;         // requests that went to malloc
-  size_t released = 0;       // blocks returned to malloc because the cache was full
+  size_t released = 0;       // blocks given back to malloc: the cache was full, or they stayed unused too long
 };
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  explicit CachingCpuAllocator(std::optional<size_t> capBytes) : capBytes_(capBytes) {}
+  explicit CachingCpuAllocator(CacheSettings settings)
+      : settings_(settings), sweepEvery_(std::min<Clock::duration>(settings.decay, std::chrono::seconds(1))) {}
 
   c10::DataPtr allocate(size_t n) override {
     void* p = n >= kMinCachedBytes ? Take((n + kPageBytes - 1) / kPageBytes * kPageBytes) : c10::alloc_cpu(n);
@@ -61,7 +75,7 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   // Gives every cached block back to malloc, then the heap's free pages to the kernel. Returns the bytes released.
   size_t Empty() {
-    std::multimap<size_t, void*> blocks;
+    std::multimap<size_t, CachedBlock> blocks;
     size_t bytes = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -69,7 +83,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       bytes = counters_.cachedBytes;
       counters_.cachedBytes = 0;
     }
-    for (const auto& entry : blocks) c10::free_cpu(entry.second);
+    for (const auto& entry : blocks) c10::free_cpu(entry.second.p);
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif
@@ -83,11 +97,13 @@ class CachingCpuAllocator final : public c10::Allocator {
 
  private:
   void* Take(size_t bytes) {
+    ReleaseIdle();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = free_.lower_bound(bytes);
       if (it != free_.end() && it->first <= bytes + bytes / 4) {
-        auto [size, p] = *it;
+        size_t size = it->first;
+        void* p = it->second.p;
         free_.erase(it);
         counters_.cachedBytes -= size;
         counters_.hits++;
@@ -125,8 +141,8 @@ class CachingCpuAllocator final : public c10::Allocator {
     size_t size = it->second;
     live_.erase(it);
     counters_.liveBytes -= size;
-    if (counters_.cachedBytes + size <= capBytes_.value_or(counters_.peakLiveBytes)) {
-      free_.emplace(size, p);
+    if (counters_.cachedBytes + size <= settings_.capBytes.value_or(counters_.peakLiveBytes)) {
+      free_.emplace(size, CachedBlock{p, Clock::now()});
       counters_.cachedBytes += size;
       return true;
     }
@@ -136,9 +152,33 @@ class CachingCpuAllocator final : public c10::Allocator {
     return true;
   }
 
-  const std::optional<size_t> capBytes_;
+  // Gives back the blocks cached for longer than the decay time; looks at most once per sweepEvery_.
+  void ReleaseIdle() {
+    Clock::time_point now = Clock::now();
+    std::vector<void*> idle;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (now - lastSweep_ < sweepEvery_) return;
+      lastSweep_ = now;
+      for (auto it = free_.begin(); it != free_.end();) {
+        if (now - it->second.freedAt < settings_.decay) {
+          ++it;
+          continue;
+        }
+        idle.push_back(it->second.p);
+        counters_.cachedBytes -= it->first;
+        counters_.released++;
+        it = free_.erase(it);
+      }
+    }
+    for (void* p : idle) c10::free_cpu(p);
+  }
+
+  const CacheSettings settings_;
+  const Clock::duration sweepEvery_;
+  Clock::time_point lastSweep_ = Clock::now();
   std::mutex mutex_;
-  std::multimap<size_t, void*> free_;       // size -> block, for best fit
+  std::multimap<size_t, CachedBlock> free_;  // size -> block, for best fit
   std::unordered_map<void*, size_t> live_;  // blocks of cached size in use
   CacheCounters counters_;
 };
@@ -151,19 +191,28 @@ void CachingCpuAllocator::Release(void* p) {
   if (gCache == nullptr || !gCache->Return(p)) c10::free_cpu(p);
 }
 
-std::optional<size_t> CapFromEnv() {
-  const char* mb = std::getenv("NODE_PEFT_CPU_CACHE_MB");
-  if (mb == nullptr || *mb == '\0') return std::nullopt;
+// A non-negative number from the environment, or nullopt when unset or not a number.
+std::optional<double> EnvNumber(const char* name) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return std::nullopt;
   char* end = nullptr;
-  unsigned long long value = std::strtoull(mb, &end, 10);
-  if (*end != '\0') return std::nullopt;
-  return static_cast<size_t>(value) << 20;
+  double value = std::strtod(text, &end);
+  if (*end != '\0' || !(value >= 0)) return std::nullopt;
+  return value;
+}
+
+CacheSettings SettingsFromEnv() {
+  CacheSettings settings;
+  if (auto mb = EnvNumber("NODE_PEFT_CPU_CACHE_MB")) settings.capBytes = static_cast<size_t>(*mb * (1 << 20));
+  double decaySeconds = EnvNumber("NODE_PEFT_CPU_CACHE_DECAY_S").value_or(10.0);
+  settings.decay = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(decaySeconds));
+  return settings;
 }
 
 bool Install() {
   const char* optOut = std::getenv("NODE_PEFT_CPU_CACHE");
   if (optOut != nullptr && std::strcmp(optOut, "0") == 0) return false;
-  gCache = new CachingCpuAllocator(CapFromEnv());
+  gCache = new CachingCpuAllocator(SettingsFromEnv());
   c10::SetCPUAllocator(gCache, /*priority=*/1);
   return true;
 }

@@ -20,7 +20,6 @@ import { readMetrics } from '../train/metrics.js';
 import { chartsFromMetrics, writePlots } from '../train/plots.js';
 import type { ProgressStream } from '../train/progress.js';
 import { train } from '../train/trainer.js';
-import type { LogitsModel } from '../train/types.js';
 
 export interface DemoOptions {
   outDir: string;
@@ -122,7 +121,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const train8Loader = new DataLoader({ ...train8 }, { batchSize: options.batchSize, seed: options.seed });
   const test8Loader = new DataLoader({ ...test8 }, { batchSize: 512, shuffle: false });
   const pretrained = train({
-    model: model as unknown as LogitsModel, optimizer: pretrainOptimizer, scheduler: pretrainScheduler, data: train8Loader, steps: options.pretrainSteps,
+    model, optimizer: pretrainOptimizer, scheduler: pretrainScheduler, data: train8Loader, steps: options.pretrainSteps,
     maxGradNorm: 1, evalData: test8Loader, evalEvery: Math.max(1, Math.floor(options.pretrainSteps / 5)), metrics: paths.pretrainMetrics,
     progress: options.progress, progressLabel: 'pretrain 8px', logEvery: 5,
   });
@@ -141,7 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const train16 = upsample(train8);
   const test16 = upsample(test8);
   const testAll = new DataLoader({ ...test16 }, { batchSize: test16.labels.shape[0], shuffle: false });
-  const before = evaluate(resized as unknown as LogitsModel, testAll);
+  const before = evaluate(resized, testAll);
   log(`step 2: images upsampled to ${side}x${side} (bilinear), position embeddings interpolated (${1 + (DIGIT_SIDE / 2) ** 2} -> ${1 + (side / 2) ** 2} positions)`);
   log(`  test accuracy at ${side}x${side} before fine-tuning: ${percent(before.accuracy)}; saved ${paths.base16}`);
 
@@ -152,7 +151,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   log(`step 3: LoRA fine-tuning at ${side}x${side} for ${options.finetuneSteps} steps: ${trainable.toLocaleString('en-US')} trainable of ${all.toLocaleString('en-US')} parameters`);
   const optimizer = new AdamW(peft.namedParameters().filter(([, p]) => p.requiresGrad), { lr: 3e-3, weightDecay: 0 });
   const scheduler = getCosineScheduleWithWarmup(optimizer, { numWarmupSteps: Math.ceil(options.finetuneSteps / 20), numTrainingSteps: options.finetuneSteps });
-  const peftModel = peft as unknown as LogitsModel;
+  const peftModel = peft;
   train({
     model: peftModel, optimizer, scheduler, data: new DataLoader({ ...train16 }, { batchSize: options.batchSize, seed: options.seed + 1 }), steps: options.finetuneSteps,
     maxGradNorm: 1, evalData: testAll, evalEvery: Math.max(1, Math.floor(options.finetuneSteps / 5)), metrics: paths.finetuneMetrics,

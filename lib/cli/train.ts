@@ -15,7 +15,7 @@ import { resizeImages } from '../train/digits.js';
 import { readMetrics } from '../train/metrics.js';
 import { chartsFromMetrics, writePlots } from '../train/plots.js';
 import { train } from '../train/trainer.js';
-import type { LogitsModel, LossFn } from '../train/types.js';
+import type { LossFn } from '../train/types.js';
 import { parseCommandArgs, requireString, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { loadBaseModel, requireFile } from './load-model.js';
@@ -68,7 +68,7 @@ export async function runTrain(config: TrainConfig, progress: boolean, log: (lin
     log(`training ${trainable.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} parameters for ${config.steps} steps`);
     const metricsPath = join(config.output_dir, 'metrics.jsonl');
     const result = train({
-      model: peft as unknown as LogitsModel, optimizer, scheduler, loss: autoLoss, steps: config.steps,
+      model: peft, optimizer, scheduler, loss: autoLoss, steps: config.steps,
       data: new DataLoader(trainData, { batchSize: config.batch_size, seed: config.seed }),
       evalData: evalData ? new DataLoader(evalData, { batchSize: config.batch_size, shuffle: false }) : null,
       evalEvery: config.eval_every ?? config.steps, gradientAccumulationSteps: config.gradient_accumulation_steps,

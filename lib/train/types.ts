@@ -1,13 +1,17 @@
 // What the training loop needs from a model, an optimizer and a scheduler (structural, so any Module whose
 // forward returns { logits }, and any optimizer with state export, will do).
+import type { ModelInputs } from '../models/base.js';
 import type { Module } from '../nn/module.js';
 import type { OptimizerStateDict } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Batch } from './data-loader.js';
 
-/** A model whose forward takes named inputs (Hugging Face names) and returns { logits }. */
+/**
+ * A model whose forward takes named inputs (Hugging Face names) and returns { logits }: the models of
+ * node-peft/models, a PeftModel of one, or any Module with such a forward.
+ */
 export interface LogitsModel extends Module {
-  forward(inputs: Record<string, Tensor>): { logits: Tensor };
+  forward(inputs: ModelInputs & Record<string, unknown>): { logits: Tensor };
 }
 
 export interface TrainOptimizer {

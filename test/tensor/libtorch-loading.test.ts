@@ -17,7 +17,10 @@ interface ImportOutcome {
   message?: string;
   version?: string;
   mapped?: string[];
-  /** N.cpuCacheStats() after CHILD_ALLOCATE_MIB tensors of 1 MiB were made and freed: [cached, live, peak, hits, misses, released]. */
+  /**
+   * N.cpuCacheStats() after CHILD_ALLOCATE_MIB tensors of 1 MiB were made and freed (then, with CHILD_IDLE_MS, one of
+   * 2 MiB after that many ms): [cachedBytes, liveBytes, peakLiveBytes, hits, misses, released].
+   */
   cpuCache?: number[] | null;
 }
 
@@ -51,6 +54,10 @@ beforeAll(() => {
     "  const { readFileSync } = await import('node:fs');",
     "  const made = Array.from({ length: Number(process.env.CHILD_ALLOCATE_MIB ?? 0) }, () => N.zeros([262144], 'float32'));",
     '  for (const handle of made) N.dispose(handle);',
+    '  if (process.env.CHILD_IDLE_MS) {',
+    '    await new Promise((resolve) => setTimeout(resolve, Number(process.env.CHILD_IDLE_MS)));',
+    "    N.dispose(N.zeros([524288], 'float32'));",
+    '  }',
     "  const maps = process.platform === 'linux' ? readFileSync('/proc/self/maps', 'utf8') : '';",
     `  const mapped = (${mappedLibTorch.toString()})(maps);`,
     '  console.log(JSON.stringify({ loaded: true, version: N.torchVersion(), mapped, cpuCache: N.cpuCacheStats() }));',
@@ -129,6 +136,12 @@ describe('the CPU tensor cache', () => {
   test('NODE_PEFT_CPU_CACHE_MB caps it: freed blocks beyond the cap go back to malloc', () => {
     const [cachedBytes, , , , , released] = importInChild({ NODE_PEFT_CPU_CACHE_MB: '2', CHILD_ALLOCATE_MIB: '4' }).cpuCache ?? [];
     expect([cachedBytes, released]).toEqual([2 * MiB, 2]);
+  });
+
+  test('blocks unused for NODE_PEFT_CPU_CACHE_DECAY_S are given back at the next allocation', () => {
+    const outcome = importInChild({ NODE_PEFT_CPU_CACHE_DECAY_S: '0.2', CHILD_ALLOCATE_MIB: '4', CHILD_IDLE_MS: '1200' });
+    const [cachedBytes, , , , , released] = outcome.cpuCache ?? [];
+    expect([cachedBytes, released]).toEqual([2 * MiB, 4]); // the four idle 1 MiB blocks went; the new 2 MiB one is kept
   });
 });
 

@@ -187,7 +187,7 @@ export abstract class LoraLayer extends Module {
           y = y.add(term);
           continue;
         }
-        const norm = this.weightNorm(this.baseLayer.param('weight').add(this.deltaWeight(name)));
+        const norm = noGrad(() => this.weightNorm(this.baseLayer.param('weight').add(this.deltaWeight(name))));
         const f = (this.doraMagnitude(name) as Parameter).div(norm);
         const bias = this.outputBias();
         y = y.add(f.sub(1).mul(bias ? y.sub(bias) : y)).add(f.mul(term));
