@@ -3,20 +3,21 @@
 // LibTorch's default CPU allocator hands every block to malloc and back. A training step frees hundreds of megabytes
 // of activations at once, small allocations settle between the freed blocks, and glibc's heap fragments and grows step
 // after step (W1: 550 MB after 10 steps, 1.6 GB after 120, while Python's peak stays at ~700 MB). Serving blocks from
-// mmap instead keeps RSS flat but re-faults every page on every step (W1 +55% time). So freed blocks of 128 KiB and
-// more are kept here and handed to the next request of about the same size (at most a quarter larger): a steady loop
-// stops allocating after its first step, and the heap no longer sees large blocks come and go.
+// mmap instead keeps RSS flat but re-faults every page on every step (W1 +55% time). So blocks of 128 KiB and more are
+// mapped here, and freed ones are kept and handed to the next request of about the same size (at most a quarter
+// larger): a steady loop stops mapping after its first step, and malloc's heap never holds a large block.
 //
-// The cache holds at most the peak of live cached-size bytes (or NODE_PEFT_CPU_CACHE_MB); blocks beyond that go back to
-// malloc, and so do blocks left unused for 10 s (NODE_PEFT_CPU_CACHE_DECAY_S), checked at most once a second as the
-// allocator is used, so memory of a disposed model is given back. NODE_PEFT_CPU_CACHE=0 leaves LibTorch's allocator. Every block comes from c10::alloc_cpu, so memory
-// that oneDNN frees through raw_deallocate, or that outlives the cache, is released by c10::free_cpu as usual.
+// The cache holds at most the peak of live cached-size bytes (or NODE_PEFT_CPU_CACHE_MB), evicting its oldest blocks
+// to make room, and unmaps blocks left unused for 10 s (NODE_PEFT_CPU_CACHE_DECAY_S, checked at most once a second as
+// the allocator is used), so the memory of a disposed model is given back. Blocks under 128 KiB go to c10::alloc_cpu
+// as before. NODE_PEFT_CPU_CACHE=0 leaves LibTorch's allocator in place.
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,9 @@
 
 #if defined(__GLIBC__)
 #include <malloc.h>
+#endif
+#if !defined(_WIN32)
+#include <sys/mman.h>
 #endif
 
 #include "convert.h"
@@ -37,11 +41,6 @@ namespace {
 constexpr size_t kMinCachedBytes = 128 << 10;
 constexpr size_t kPageBytes = 4096;
 using Clock = std::chrono::steady_clock;
-
-struct CachedBlock {
-  void* p;
-  Clock::time_point freedAt;
-};
 
 struct CacheSettings {
   std::optional<size_t> capBytes;  // default: the peak of live bytes
@@ -55,6 +54,74 @@ struct CacheCounters {
   size_t hits = 0;           // requests served from the cache
   size_t misses = 0;         // requests that went to malloc
   size_t released = 0;       // blocks given back to malloc: the cache was full, or they stayed unused too long
+};
+
+// Cached-size blocks are mapped and unmapped directly: they never sit in malloc's heap, so giving one back returns its
+// pages at once and cannot leave holes that small allocations then pin.
+void* MapBlock(size_t bytes) {
+#if defined(_WIN32)
+  return c10::alloc_cpu(bytes);
+#else
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+#endif
+}
+
+void UnmapBlock(void* p, size_t bytes) {
+#if defined(_WIN32)
+  c10::free_cpu(p);
+#else
+  munmap(p, bytes);
+#endif
+}
+
+// The freed blocks, by size (for best fit) and by age (oldest first, for eviction and decay).
+class FreeBlocks {
+ public:
+  struct Block {
+    void* p;
+    size_t size;
+  };
+
+  void Add(Block block, Clock::time_point now) {
+    byAge_.push_back({block, now, {}});
+    byAge_.back().bySize = bySize_.emplace(block.size, std::prev(byAge_.end()));
+    bytes_ += block.size;
+  }
+
+  // The smallest block of at least `bytes` and at most a quarter more, taken out.
+  std::optional<Block> TakeFit(size_t bytes) {
+    auto it = bySize_.lower_bound(bytes);
+    if (it == bySize_.end() || it->first > bytes + bytes / 4) return std::nullopt;
+    return Remove(it->second);
+  }
+
+  Block TakeOldest() { return Remove(byAge_.begin()); }
+  bool OldestFreedBefore(Clock::time_point t) const { return !byAge_.empty() && byAge_.front().freedAt < t; }
+  bool Empty() const { return byAge_.empty(); }
+  size_t Bytes() const { return bytes_; }
+
+ private:
+  struct Entry;
+  using AgeList = std::list<Entry>;
+  using SizeMap = std::multimap<size_t, AgeList::iterator>;
+  struct Entry {
+    Block block;
+    Clock::time_point freedAt;
+    SizeMap::iterator bySize;
+  };
+
+  Block Remove(AgeList::iterator entry) {
+    Block block = entry->block;
+    bySize_.erase(entry->bySize);
+    byAge_.erase(entry);
+    bytes_ -= block.size;
+    return block;
+  }
+
+  AgeList byAge_;
+  SizeMap bySize_;
+  size_t bytes_ = 0;
 };
 
 class CachingCpuAllocator final : public c10::Allocator {
@@ -75,15 +142,15 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   // Gives every cached block back to malloc, then the heap's free pages to the kernel. Returns the bytes released.
   size_t Empty() {
-    std::multimap<size_t, CachedBlock> blocks;
+    std::vector<FreeBlocks::Block> blocks;
     size_t bytes = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      blocks.swap(free_);
-      bytes = counters_.cachedBytes;
+      bytes = free_.Bytes();
+      while (!free_.Empty()) blocks.push_back(free_.TakeOldest());
       counters_.cachedBytes = 0;
     }
-    for (const auto& entry : blocks) c10::free_cpu(entry.second.p);
+    for (const FreeBlocks::Block& b : blocks) UnmapBlock(b.p, b.size);
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif
@@ -95,20 +162,40 @@ class CachingCpuAllocator final : public c10::Allocator {
     return counters_;
   }
 
+  // Returns true when the block was one of ours: it is then cached, or given back when the cache is full.
+  bool Return(void* p) {
+    std::vector<FreeBlocks::Block> evicted;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = live_.find(p);
+      if (it == live_.end()) return false;
+      size_t size = it->second;
+      live_.erase(it);
+      counters_.liveBytes -= size;
+      size_t cap = settings_.capBytes.value_or(counters_.peakLiveBytes);
+      while (!free_.Empty() && free_.Bytes() + size > cap) evicted.push_back(free_.TakeOldest());
+      if (size <= cap) {
+        free_.Add({p, size}, Clock::now());
+      } else {
+        evicted.push_back({p, size});
+      }
+      counters_.cachedBytes = free_.Bytes();
+      counters_.released += evicted.size();
+    }
+    for (const FreeBlocks::Block& b : evicted) UnmapBlock(b.p, b.size);
+    return true;
+  }
+
  private:
   void* Take(size_t bytes) {
     ReleaseIdle();
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto it = free_.lower_bound(bytes);
-      if (it != free_.end() && it->first <= bytes + bytes / 4) {
-        size_t size = it->first;
-        void* p = it->second.p;
-        free_.erase(it);
-        counters_.cachedBytes -= size;
+      if (std::optional<FreeBlocks::Block> block = free_.TakeFit(bytes)) {
+        counters_.cachedBytes = free_.Bytes();
         counters_.hits++;
-        MarkLive(p, size);
-        return p;
+        MarkLive(block->p, block->size);
+        return block->p;
       }
       counters_.misses++;
     }
@@ -119,12 +206,10 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   void* AllocOrEmpty(size_t bytes) {
-    try {
-      return c10::alloc_cpu(bytes);
-    } catch (const c10::Error&) {
-      if (Empty() == 0) throw;
-      return c10::alloc_cpu(bytes);  // the cache held memory of other sizes: retry once without it
-    }
+    void* p = MapBlock(bytes);
+    if (p == nullptr && Empty() > 0) p = MapBlock(bytes);  // the cache held memory of other sizes: retry without it
+    if (p == nullptr) throw std::runtime_error("CPU allocator: out of memory allocating " + std::to_string(bytes) + " bytes");
+    return p;
   }
 
   void MarkLive(void* p, size_t size) {
@@ -133,52 +218,26 @@ class CachingCpuAllocator final : public c10::Allocator {
     counters_.peakLiveBytes = std::max(counters_.peakLiveBytes, counters_.liveBytes);
   }
 
-  // Returns true when the block was one of ours and is now cached or released.
-  bool Return(void* p) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    auto it = live_.find(p);
-    if (it == live_.end()) return false;
-    size_t size = it->second;
-    live_.erase(it);
-    counters_.liveBytes -= size;
-    if (counters_.cachedBytes + size <= settings_.capBytes.value_or(counters_.peakLiveBytes)) {
-      free_.emplace(size, CachedBlock{p, Clock::now()});
-      counters_.cachedBytes += size;
-      return true;
-    }
-    counters_.released++;
-    lock.unlock();
-    c10::free_cpu(p);
-    return true;
-  }
-
   // Gives back the blocks cached for longer than the decay time; looks at most once per sweepEvery_.
   void ReleaseIdle() {
     Clock::time_point now = Clock::now();
-    std::vector<void*> idle;
+    std::vector<FreeBlocks::Block> idle;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (now - lastSweep_ < sweepEvery_) return;
       lastSweep_ = now;
-      for (auto it = free_.begin(); it != free_.end();) {
-        if (now - it->second.freedAt < settings_.decay) {
-          ++it;
-          continue;
-        }
-        idle.push_back(it->second.p);
-        counters_.cachedBytes -= it->first;
-        counters_.released++;
-        it = free_.erase(it);
-      }
+      while (free_.OldestFreedBefore(now - settings_.decay)) idle.push_back(free_.TakeOldest());
+      counters_.cachedBytes = free_.Bytes();
+      counters_.released += idle.size();
     }
-    for (void* p : idle) c10::free_cpu(p);
+    for (const FreeBlocks::Block& b : idle) UnmapBlock(b.p, b.size);
   }
 
   const CacheSettings settings_;
   const Clock::duration sweepEvery_;
   Clock::time_point lastSweep_ = Clock::now();
   std::mutex mutex_;
-  std::multimap<size_t, CachedBlock> free_;  // size -> block, for best fit
+  FreeBlocks free_;
   std::unordered_map<void*, size_t> live_;  // blocks of cached size in use
   CacheCounters counters_;
 };
