@@ -52,8 +52,8 @@ struct CacheCounters {
   size_t liveBytes = 0;      // blocks of cached size handed out and not yet returned
   size_t peakLiveBytes = 0;
   size_t hits = 0;           // requests served from the cache
-  size_t misses = 0;         // requests that went to malloc
-  size_t released = 0;       // blocks given back to malloc: the cache was full, or they stayed unused too long
+  size_t misses = 0;         // requests that mapped a new block
+  size_t released = 0;       // blocks unmapped: the cache was full, or they stayed unused too long
 };
 
 // Cached-size blocks are mapped and unmapped directly: they never sit in malloc's heap, so giving one back returns its
@@ -140,7 +140,7 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   static void Release(void* p);
 
-  // Gives every cached block back to malloc, then the heap's free pages to the kernel. Returns the bytes released.
+  // Unmaps every cached block, then hands malloc's free heap pages back to the kernel. Returns the bytes unmapped.
   size_t Empty() {
     std::vector<FreeBlocks::Block> blocks;
     size_t bytes = 0;

@@ -10,9 +10,9 @@ export interface CpuCacheStats {
   peakLiveBytes: number;
   /** Requests served from the cache. */
   hits: number;
-  /** Requests that went to malloc. */
+  /** Requests that mapped a new block. */
   misses: number;
-  /** Freed blocks given back to malloc because the cache was full. */
+  /** Blocks given back to the system: the cache was full, or they stayed unused for the decay time. */
   released: number;
 }
 

@@ -133,7 +133,7 @@ describe('the CPU tensor cache', () => {
     expect(importInChild({ NODE_PEFT_CPU_CACHE: '0', CHILD_ALLOCATE_MIB: '4' })).toMatchObject({ loaded: true, cpuCache: null });
   });
 
-  test('NODE_PEFT_CPU_CACHE_MB caps it: freed blocks beyond the cap go back to malloc', () => {
+  test('NODE_PEFT_CPU_CACHE_MB caps it: the oldest blocks beyond the cap are unmapped', () => {
     const [cachedBytes, , , , , released] = importInChild({ NODE_PEFT_CPU_CACHE_MB: '2', CHILD_ALLOCATE_MIB: '4' }).cpuCache ?? [];
     expect([cachedBytes, released]).toEqual([2 * MiB, 2]);
   });
