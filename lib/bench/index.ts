@@ -31,9 +31,13 @@ const PRIMARY: Record<string, [string, boolean]> = {
   'W3-multi-adapter-batch': ['ms', false], 'W4-adapter-swap': ['load_ms', false], 'W5-vit-seed': ['ms_per_step', false],
 };
 
+function primary(workload: unknown): [string, boolean] {
+  return PRIMARY[String(workload)] ?? ['ms', false];
+}
+
 function best(a: BenchFields | null, b: BenchFields): BenchFields {
   if (a === null) return b;
-  const [field, higher] = PRIMARY[String(b.workload)] ?? ['ms', false];
+  const [field, higher] = primary(b.workload);
   const [x, y] = [Number(a[field]), Number(b[field])];
   return (higher ? y > x : y < x) ? b : a;
 }
@@ -69,20 +73,28 @@ export async function benchCommand(argv: string[]): Promise<number> {
     let pythonFields: BenchFields | null = null;
     let pythonError: string | null = null;
     let nodeBest: BenchFields | null = null;
+    const roundRatios: number[] = [];
     for (let round = 0; round < args.rounds; round++) {
+      let pythonRound: BenchFields | null = null;
       if (python && PYTHON_WORKLOADS.has(name) && pythonError === null) {
         try {
-          pythonFields = best(pythonFields, runReference(python.path, name, args.steps, args.threads));
+          pythonRound = runReference(python.path, name, args.steps, args.threads);
+          pythonFields = best(pythonFields, pythonRound);
         } catch (error) {
           pythonError = (error as Error).message;
         }
       }
-      nodeBest = best(nodeBest, await runNode(name, args));
+      const nodeRound = await runNode(name, args);
+      nodeBest = best(nodeBest, nodeRound);
+      const field = primary(nodeRound.workload)[0];
+      if (pythonRound && typeof nodeRound[field] === 'number' && typeof pythonRound[field] === 'number') {
+        roundRatios.push(Number(nodeRound[field]) / Number(pythonRound[field]));
+      }
     }
     let node = nodeBest as BenchFields;
     if (name === 'gemm') gemm = node;
     if (name === 'train') node = withPeakFraction(node, gemm);
-    const report = makeReport(node, pythonFields, pythonError);
+    const report = makeReport(node, pythonFields, pythonError, { field: primary(node.workload)[0], values: roundRatios });
     reports.push(report);
     console.log(args.json ? jsonLine(report) : `${textBlock(report)}\n`);
   }

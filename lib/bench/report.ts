@@ -19,6 +19,11 @@ export interface WorkloadReport {
   pythonError: string | null;
   ratios: Record<string, number>;
   targets: TargetCheck[];
+  /**
+   * With --rounds N: node/python of the ranking field for each round (Python, then Node, run back to back), to show
+   * how far the machine drifted; ratios and targets use each side's best round.
+   */
+  roundRatios?: { field: string; values: number[] };
 }
 
 export function ratios(node: BenchFields, python: BenchFields | null): Record<string, number> {
@@ -57,9 +62,12 @@ export function targetsFor(node: BenchFields, r: Record<string, number>): Target
   }
 }
 
-export function makeReport(node: BenchFields, python: BenchFields | null, pythonError: string | null = null): WorkloadReport {
+export function makeReport(node: BenchFields, python: BenchFields | null, pythonError: string | null = null,
+  roundRatios?: { field: string; values: number[] }): WorkloadReport {
   const r = ratios(node, python);
-  return { node, python, pythonError, ratios: r, targets: targetsFor(node, r) };
+  const report: WorkloadReport = { node, python, pythonError, ratios: r, targets: targetsFor(node, r) };
+  if (roundRatios && roundRatios.values.length > 1) report.roundRatios = roundRatios;
+  return report;
 }
 
 /** One JSON object per workload: node's fields (reference.py's names), then python, ratios and targets. */
@@ -69,6 +77,7 @@ export function jsonLine(report: WorkloadReport): string {
   if (report.pythonError) extra.python_error = report.pythonError;
   if (Object.keys(report.ratios).length > 0) extra.ratios = report.ratios;
   if (report.targets.length > 0) extra.targets = report.targets;
+  if (report.roundRatios) extra.round_ratios = report.roundRatios;
   return JSON.stringify({ ...report.node, ...extra });
 }
 
@@ -90,6 +99,9 @@ export function textBlock(report: WorkloadReport): string {
     lines.push(`  ${pad(key, 22)}${pad(fmt(value), 12)}${pad(python ? fmt(python[key]) : '-', 12)}${ratio === undefined ? '' : ratio.toFixed(3)}`);
   }
   if (report.pythonError) lines.push(`  python: ${report.pythonError}`);
+  if (report.roundRatios) {
+    lines.push(`  rounds: ${report.roundRatios.field} node/python ${report.roundRatios.values.map((v) => v.toFixed(3)).join(' ')}`);
+  }
   for (const t of report.targets) {
     lines.push(`  target ${t.what} ${t.atLeast ? '>=' : '<='} ${t.limit}: ${fmt(t.value)} ${t.met ? 'met' : 'MISSED'}`);
   }

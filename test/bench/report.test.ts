@@ -36,4 +36,12 @@ describe('makeReport', () => {
     expect(text).toMatch(/ms_per_step\s+180\.0\s+200\.0\s+0\.900/);
     expect(text).toMatch(/target ms_per_step node\/python <= 0\.9: 0\.9000 met/);
   });
+
+  test('with several rounds, the per-round node/python of the ranking field is shown and kept in the JSON', () => {
+    const rounds = { field: 'ms_per_step', values: [0.91, 0.97, 0.88] };
+    const report = makeReport({ ...python, ms_per_step: 180 }, python, null, rounds);
+    expect(textBlock(report)).toMatch(/rounds: ms_per_step node\/python 0\.910 0\.970 0\.880/);
+    expect(JSON.parse(jsonLine(report)).round_ratios).toEqual(rounds);
+    expect(makeReport({ ...python, ms_per_step: 180 }, python, null, { field: 'ms_per_step', values: [0.9] }).roundRatios).toBeUndefined();
+  });
 });

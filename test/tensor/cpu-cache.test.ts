@@ -54,4 +54,9 @@ describe('the CPU tensor cache', () => {
     expect(kept.mean().item()).toBe(3);
     kept.dispose();
   });
+
+  test('a block the system cannot map is a TorchError naming its size, and the process carries on', () => {
+    expect(() => torch.empty([2 ** 30, 2 ** 30])).toThrow(/CPU allocator: out of memory allocating 4611686018427387904 bytes/);
+    expect(torch.ones([3]).sum().item()).toBe(3);
+  });
 });
