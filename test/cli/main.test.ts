@@ -84,10 +84,11 @@ describe('node-peft', () => {
   test('doctor reports the LibTorch version and a working matmul', async () => {
     const r = await run('doctor', '--json');
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.out) as { libtorch: string; devices: string[]; threads: number; matmulCheck: boolean };
+    const report = JSON.parse(r.out) as { libtorch: string; devices: string[]; threads: number; cpuCache: boolean; matmulCheck: boolean };
     expect(report.libtorch).toMatch(/^2\.\d+/);
     expect(report.devices[0]).toBe('cpu');
     expect(report.threads).toBeGreaterThan(0);
+    expect(report.cpuCache).toBe(process.env.NODE_PEFT_CPU_CACHE !== '0');
     expect(report.matmulCheck).toBe(true);
   });
 });
