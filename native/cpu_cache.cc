@@ -48,7 +48,7 @@ struct CacheSettings {
 };
 
 struct CacheCounters {
-  size_t cachedBytes = 0;    // free blocks held for reuse
+  size_t cachedBytes = 0;    // free blocks held for reuse (filled in by Counters())
   size_t liveBytes = 0;      // blocks of cached size handed out and not yet returned
   size_t peakLiveBytes = 0;
   size_t hits = 0;           // requests served from the cache
@@ -148,7 +148,6 @@ class CachingCpuAllocator final : public c10::Allocator {
       std::lock_guard<std::mutex> lock(mutex_);
       bytes = free_.Bytes();
       while (!free_.Empty()) blocks.push_back(free_.TakeOldest());
-      counters_.cachedBytes = 0;
     }
     for (const FreeBlocks::Block& b : blocks) UnmapBlock(b.p, b.size);
 #if defined(__GLIBC__)
@@ -159,7 +158,9 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   CacheCounters Counters() {
     std::lock_guard<std::mutex> lock(mutex_);
-    return counters_;
+    CacheCounters counters = counters_;
+    counters.cachedBytes = free_.Bytes();
+    return counters;
   }
 
   // Returns true when the block was one of ours: it is then cached, or given back when the cache is full.
@@ -179,7 +180,6 @@ class CachingCpuAllocator final : public c10::Allocator {
       } else {
         evicted.push_back({p, size});
       }
-      counters_.cachedBytes = free_.Bytes();
       counters_.released += evicted.size();
     }
     for (const FreeBlocks::Block& b : evicted) UnmapBlock(b.p, b.size);
@@ -192,8 +192,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (std::optional<FreeBlocks::Block> block = free_.TakeFit(bytes)) {
-        counters_.cachedBytes = free_.Bytes();
-        counters_.hits++;
+          counters_.hits++;
         MarkLive(block->p, block->size);
         return block->p;
       }
@@ -227,7 +226,6 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (now - lastSweep_ < sweepEvery_) return;
       lastSweep_ = now;
       while (free_.OldestFreedBefore(now - settings_.decay)) idle.push_back(free_.TakeOldest());
-      counters_.cachedBytes = free_.Bytes();
       counters_.released += idle.size();
     }
     for (const FreeBlocks::Block& b : idle) UnmapBlock(b.p, b.size);

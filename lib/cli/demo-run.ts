@@ -151,14 +151,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   log(`step 3: LoRA fine-tuning at ${side}x${side} for ${options.finetuneSteps} steps: ${trainable.toLocaleString('en-US')} trainable of ${all.toLocaleString('en-US')} parameters`);
   const optimizer = new AdamW(peft.namedParameters().filter(([, p]) => p.requiresGrad), { lr: 3e-3, weightDecay: 0 });
   const scheduler = getCosineScheduleWithWarmup(optimizer, { numWarmupSteps: Math.ceil(options.finetuneSteps / 20), numTrainingSteps: options.finetuneSteps });
-  const peftModel = peft;
   train({
-    model: peftModel, optimizer, scheduler, data: new DataLoader({ ...train16 }, { batchSize: options.batchSize, seed: options.seed + 1 }), steps: options.finetuneSteps,
+    model: peft, optimizer, scheduler, data: new DataLoader({ ...train16 }, { batchSize: options.batchSize, seed: options.seed + 1 }), steps: options.finetuneSteps,
     maxGradNorm: 1, evalData: testAll, evalEvery: Math.max(1, Math.floor(options.finetuneSteps / 5)), metrics: paths.finetuneMetrics,
     progress: options.progress, progressLabel: `LoRA ${side}px`, logEvery: 5,
   });
   optimizer.dispose();
-  const after = evaluate(peftModel, testAll, { keepLogits: true });
+  const after = evaluate(peft, testAll, { keepLogits: true });
   await peft.savePretrained(paths.adapter);
   log(`  test accuracy at ${side}x${side} after fine-tuning: ${percent(after.accuracy)}; adapter saved to ${paths.adapter}`);
 
