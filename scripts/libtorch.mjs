@@ -1,7 +1,7 @@
 // Finds LibTorch, in the order of DESIGN.md: NODE_PEFT_LIBTORCH / LIBTORCH, then a Python torch,
 // then a private copy installed with pip into .torch/ (git-ignored). Shared by setup and the runtime loader.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const PINNED_SERIES = '2.13';
@@ -13,7 +13,9 @@ export function seriesOf(version) {
 }
 
 // A LibTorch folder: lib/ with libtorch_cpu, include/ and share/cmake/Torch for building.
-function describeFolder(folder, source) {
+function describeFolder(given, source) {
+  if (!existsSync(given)) return null;
+  const folder = realpathSync(given);
   const lib = join(folder, 'lib');
   if (!existsSync(join(lib, 'libtorch_cpu.so'))) return null;
   let version = null;

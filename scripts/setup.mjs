@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { findLibTorch, PINNED_SERIES } from './libtorch.mjs';
@@ -38,7 +38,7 @@ function hashOf(paths, extra = '') {
     if (statSync(p).isDirectory()) {
       for (const name of readdirSync(p).sort()) walk(join(p, name));
     } else {
-      hash.update(p).update(readFileSync(p));
+      hash.update(relative(root, p)).update(readFileSync(p));
     }
   };
   for (const p of paths) walk(join(root, p));
