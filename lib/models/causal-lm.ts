@@ -37,15 +37,23 @@ export function positionIds(inputs: ModelInputs, step: DecoderStep): Tensor {
   return inputs.position_ids ?? arange(step.past, step.past + step.length, 1, { device: step.ids.device }).unsqueeze(0);
 }
 
-/** The additive causal mask (with padding from attention_mask) for this step's queries over past + new keys. */
-export function causalMask(inputs: ModelInputs, step: DecoderStep, dtype: Tensor['dtype']): Tensor | null {
-  return additiveMask({ queryLength: step.length, keyLength: step.past + step.length, causal: true, attentionMask: inputs.attention_mask, dtype });
+/**
+ * The additive causal mask (with padding from attention_mask) for this step's queries over past + new keys; with
+ * slidingWindow W a query sees only the last W keys up to itself (the cache keeps every key, the mask hides the old).
+ */
+export function causalMask(inputs: ModelInputs, step: DecoderStep, dtype: Tensor['dtype'], slidingWindow: number | null = null): Tensor | null {
+  return additiveMask({ queryLength: step.length, keyLength: step.past + step.length, causal: true, attentionMask: inputs.attention_mask, slidingWindow, dtype });
 }
 
-/** Final hidden states (B, S, H) → logits (B, S', vocab) through lm_head, the loss when labels are given, the cache. */
-export function causalLmOutput(hidden: Tensor, lmHead: TensorModule, inputs: CausalLMInputs): ModelOutput {
+/**
+ * Final hidden states (B, S, H) → logits (B, S', vocab) through lm_head (soft-capped as cap·tanh(logits/cap) when
+ * a softcap is given), the loss when labels are given, the cache.
+ */
+export function causalLmOutput(hidden: Tensor, lmHead: TensorModule, inputs: CausalLMInputs, options: { softcap?: number | null } = {}): ModelOutput {
   const keep = inputs.logits_to_keep ?? 0;
-  const logits = lmHead.forward(keep > 0 ? hidden.slice(1, -keep) : hidden);
+  let logits = lmHead.forward(keep > 0 ? hidden.slice(1, -keep) : hidden);
+  const cap = options.softcap ?? null;
+  if (cap !== null) logits = logits.div(cap).tanh().mul(cap);
   const out: ModelOutput = { logits };
   if (inputs.labels) out.loss = causalLmLoss(logits, inputs.labels);
   if (inputs.past_key_values) out.past_key_values = inputs.past_key_values;

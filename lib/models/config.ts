@@ -96,40 +96,40 @@ export interface ViTConfig extends PretrainedConfig, EncoderFields {
 
 // ---- reading fields -------------------------------------------------------------------------------
 
-function fail(model: string, field: string, expected: string, got: unknown): never {
+export function fail(model: string, field: string, expected: string, got: unknown): never {
   throw new TorchError(`${model} config: '${field}' must be ${expected}, got ${JSON.stringify(got)}`);
 }
 
-function num(json: ConfigJson, model: string, field: string, fallback: number): number {
+export function num(json: ConfigJson, model: string, field: string, fallback: number): number {
   const v = json[field] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(model, field, 'a number', v);
   return v;
 }
 
-function posInt(json: ConfigJson, model: string, field: string, fallback: number): number {
+export function posInt(json: ConfigJson, model: string, field: string, fallback: number): number {
   const v = num(json, model, field, fallback);
   if (!Number.isInteger(v) || v < 1) fail(model, field, 'a positive integer', v);
   return v;
 }
 
-function bool(json: ConfigJson, model: string, field: string, fallback: boolean): boolean {
+export function bool(json: ConfigJson, model: string, field: string, fallback: boolean): boolean {
   const v = json[field] ?? fallback;
   if (typeof v !== 'boolean') fail(model, field, 'true or false', v);
   return v;
 }
 
-function str(json: ConfigJson, model: string, field: string, fallback: string): string {
+export function str(json: ConfigJson, model: string, field: string, fallback: string): string {
   const v = json[field] ?? fallback;
   if (typeof v !== 'string') fail(model, field, 'a string', v);
   return v;
 }
 
-function optInt(json: ConfigJson, field: string, fallback: number | null): number | null {
+export function optInt(json: ConfigJson, field: string, fallback: number | null): number | null {
   const v = json[field];
   return v === undefined ? fallback : typeof v === 'number' ? v : null;
 }
 
-function tokenIds(json: ConfigJson, field: string, fallback: number | null): number | number[] | null {
+export function tokenIds(json: ConfigJson, field: string, fallback: number | null): number | number[] | null {
   const v = json[field];
   if (v === undefined) return fallback;
   if (typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'))) return v as number | number[];
@@ -137,11 +137,11 @@ function tokenIds(json: ConfigJson, field: string, fallback: number | null): num
 }
 
 /** bos/eos/pad token ids with the model's defaults. */
-function specialTokens(json: ConfigJson, bos: number | null, eos: number | null, pad: number | null): Pick<LlamaConfig, 'bos_token_id' | 'eos_token_id' | 'pad_token_id'> {
+export function specialTokens(json: ConfigJson, bos: number | null, eos: number | null, pad: number | null): Pick<LlamaConfig, 'bos_token_id' | 'eos_token_id' | 'pad_token_id'> {
   return { bos_token_id: optInt(json, 'bos_token_id', bos), eos_token_id: tokenIds(json, 'eos_token_id', eos), pad_token_id: optInt(json, 'pad_token_id', pad) };
 }
 
-function checkDivisor(model: string, field: string, value: number, of: string, total: number): void {
+export function checkDivisor(model: string, field: string, value: number, of: string, total: number): void {
   if (total % value !== 0) fail(model, field, `a divisor of ${of} (${total})`, value);
 }
 
@@ -176,13 +176,13 @@ export function configDtype(json: ConfigJson): DType | null {
 }
 
 /** num_labels as transformers derives it: the size of id2label when present, else num_labels, else 2. */
-function numLabels(json: ConfigJson): number {
+export function numLabels(json: ConfigJson): number {
   const id2label = json.id2label;
   if (id2label && typeof id2label === 'object') return Object.keys(id2label).length;
   return posInt(json, 'classifier', 'num_labels', 2);
 }
 
-function base(json: ConfigJson, modelType: string, architecture: string, tieDefault: boolean): PretrainedConfig {
+export function base(json: ConfigJson, modelType: string, architecture: string, tieDefault: boolean): PretrainedConfig {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(modelType, '(root)', 'a JSON object', json);
   const architectures = json.architectures ?? [architecture];
   if (!Array.isArray(architectures) || !architectures.every((a) => typeof a === 'string')) {

@@ -7,6 +7,17 @@ export {
   type BertConfig, type ConfigJson, type EncoderFields, type GPT2Config, type LlamaConfig, type PretrainedConfig, type RopeParameters, type ViTConfig,
 } from './config.js';
 export { LlamaForCausalLM, Qwen2ForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP } from './llama.js';
+export { MistralForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM } from './decoder-families.js';
+export {
+  LlamaForSequenceClassification, Qwen2ForSequenceClassification, MistralForSequenceClassification, Qwen3ForSequenceClassification,
+  Gemma2ForSequenceClassification, Gemma3TextForSequenceClassification, Phi3ForSequenceClassification, type SequenceClassifierConfig,
+} from './sequence-classification.js';
+export {
+  mistralConfig, qwen3Config, gemma2Config, gemma3TextConfig, phi3Config,
+  type DecoderCommonConfig, type MistralConfig, type Qwen3Config, type Gemma2Config, type Gemma3TextConfig, type Phi3Config, type LayerType,
+} from './decoder-configs.js';
+export { type DecoderConfig, type DecoderSpec } from './decoder-spec.js';
+export { GemmaRMSNorm } from './decoder-norms.js';
 export { GPT2LMHeadModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP } from './gpt2.js';
 export { BertForSequenceClassification, BertModel } from './bert.js';
 export { ViTForImageClassification, ViTModel, ViTEmbeddings, interpolatePositionEmbeddings } from './vit.js';

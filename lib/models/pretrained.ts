@@ -11,7 +11,12 @@ import { BertForSequenceClassification } from './bert.js';
 import { loadCheckpointInto } from './checkpoint.js';
 import { type ConfigJson, configDtype } from './config.js';
 import { GPT2LMHeadModel } from './gpt2.js';
+import { Gemma2ForCausalLM, Gemma3ForCausalLM, MistralForCausalLM, Phi3ForCausalLM, Qwen3ForCausalLM } from './decoder-families.js';
 import { LlamaForCausalLM, Qwen2ForCausalLM } from './llama.js';
+import {
+  Gemma2ForSequenceClassification, Gemma3TextForSequenceClassification, LlamaForSequenceClassification, MistralForSequenceClassification,
+  Phi3ForSequenceClassification, Qwen2ForSequenceClassification, Qwen3ForSequenceClassification,
+} from './sequence-classification.js';
 import { ViTForImageClassification } from './vit.js';
 
 type ModelClass = new (config: ConfigJson) => PreTrainedModel;
@@ -20,6 +25,18 @@ type ModelClass = new (config: ConfigJson) => PreTrainedModel;
 export const MODEL_CLASSES: Readonly<Record<string, ModelClass>> = Object.freeze({
   LlamaForCausalLM,
   Qwen2ForCausalLM,
+  MistralForCausalLM,
+  Qwen3ForCausalLM,
+  Gemma2ForCausalLM,
+  Gemma3ForCausalLM,
+  Phi3ForCausalLM,
+  LlamaForSequenceClassification,
+  Qwen2ForSequenceClassification,
+  MistralForSequenceClassification,
+  Qwen3ForSequenceClassification,
+  Gemma2ForSequenceClassification,
+  Gemma3TextForSequenceClassification,
+  Phi3ForSequenceClassification,
   GPT2LMHeadModel,
   BertForSequenceClassification,
   ViTForImageClassification,
@@ -60,7 +77,8 @@ export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel
   const architecture = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
   const Model = typeof architecture === 'string' ? MODEL_CLASSES[architecture] : undefined;
   if (!Model) {
-    throw new TorchError(`fromPretrained: config.json architectures[0] must be one of ${Object.keys(MODEL_CLASSES).join(', ')}, got ${JSON.stringify(architecture)}`);
+    const named = typeof architecture === 'string' ? `unsupported architecture ${architecture}` : `no architecture named (${JSON.stringify(architecture)})`;
+    throw new TorchError(`fromPretrained: ${named} in ${join(dir, 'config.json')} (architectures[0]); supported architectures: ${Object.keys(MODEL_CLASSES).join(', ')}`);
   }
   const model = new Model(config);
   const checkpoint = await loadCheckpoint(dir);
