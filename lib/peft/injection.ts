@@ -1,6 +1,7 @@
 // Injecting one adapter into a model (PEFT's inject_adapter + set_additional_trainable_modules): LoRA layers on
 // the modules the config targets, modules_to_save wrappers (modules AND bare parameters), trainable tokens.
 import { PeftError } from '../errors.js';
+import { defaultTargetModules } from './default-targets.js';
 import { ModuleDict, ModuleList, ParameterDict } from '../nn/containers.js';
 import { Conv2d } from '../nn/conv.js';
 import { Embedding } from '../nn/embedding.js';
@@ -102,6 +103,7 @@ export function injectAdapter(model: Module, config: LoraConfig, adapterName: st
     throw new PeftError('LoraConfig.target_parameters: expected null (not supported by node-peft; list the module in target_modules)');
   }
   if (config.layer_replication !== null) throw new PeftError('LoraConfig.layer_replication: expected null (not supported by node-peft)');
+  if (config.target_modules === null) config.target_modules = defaultTargetModules(model, config.target_parameters);
   const selection = findTargets(config, describeModel(model));
   for (const message of selection.warnings) warn(message);
   config.target_modules = selection.resolvedTargetModules;
