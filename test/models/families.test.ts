@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { getPeftModel, LoraConfig, models, PeftModel, safetensors, torch, type Tensor } from '../../lib/index.js';
+import { getPeftModel, LoraConfig, models, optim, PeftModel, safetensors, torch, type Tensor } from '../../lib/index.js';
 import { FIXTURES, maxAbsDiff } from './helpers.js';
 
 const TOLERANCE = 1e-4;
@@ -28,19 +28,24 @@ interface Notes {
 
 type Forwardable = { forward(inputs: never): { logits: Tensor } };
 
-async function family(name: string): Promise<{ dir: string; notes: Notes; inputs: Record<string, Tensor>; expected: Record<string, Tensor> }> {
+type Inputs = { input_ids: Tensor; attention_mask: Tensor };
+
+async function family(name: string): Promise<{ dir: string; notes: Notes; inputs: Inputs; prompts: Inputs; classify: Inputs; expected: Record<string, Tensor> }> {
   const dir = join(FIXTURES, 'models', name);
   const notes = JSON.parse(readFileSync(join(dir, 'notes.json'), 'utf8')) as Notes;
-  return { dir, notes, inputs: await safetensors.load(join(dir, 'inputs.safetensors')), expected: await safetensors.load(join(dir, 'expected.safetensors')) };
+  const load = async (file: string): Promise<Inputs> => (await safetensors.load(join(dir, file))) as unknown as Inputs;
+  return {
+    dir, notes, inputs: await load('inputs.safetensors'), prompts: await load('generate_inputs.safetensors'), classify: await load('cls_inputs.safetensors'),
+    expected: await safetensors.load(join(dir, 'expected.safetensors')),
+  };
 }
 
-const logitsOf = (model: unknown, input_ids: Tensor, attention_mask: Tensor): Tensor =>
-  torch.noGrad(() => (model as Forwardable).forward({ input_ids, attention_mask } as never).logits);
+const logitsOf = (model: unknown, inputs: Inputs): Tensor => torch.noGrad(() => (model as Forwardable).forward(inputs as never).logits);
 
 const rows = (t: Tensor): number[][] => t.toList() as number[][];
 
-const greedy = (model: unknown, inputs: Record<string, Tensor>, useCache = true): Tensor =>
-  models.generate(model as models.CausalLM, { input_ids: inputs.prompt_ids, attention_mask: inputs.prompt_mask }, { max_new_tokens: 12, pad_token_id: 0, use_cache: useCache });
+const greedy = (model: unknown, prompts: Inputs, useCache = true): Tensor =>
+  models.generate(model as models.CausalLM, prompts, { max_new_tokens: 12, pad_token_id: 0, use_cache: useCache });
 
 describe.each(FAMILIES)('%s', (name) => {
   it('loads as the transformers class and reproduces its logits (fp32, left padding, past the sliding window)', async () => {
@@ -48,29 +53,29 @@ describe.each(FAMILIES)('%s', (name) => {
     const model = await models.fromPretrained(join(dir, 'base'));
     expect(model.architecture).toBe(notes.architectures[0]);
     expect(model.config.model_type).toBe(notes.model_type);
-    expect(maxAbsDiff(logitsOf(model, inputs.input_ids, inputs.attention_mask), expected.logits)).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxAbsDiff(logitsOf(model, inputs), expected.logits)).toBeLessThanOrEqual(TOLERANCE);
     model.dispose();
   });
 
   it("greedy generation with the KV cache gives transformers' ids token for token, beyond the window", async () => {
-    const { dir, inputs, expected } = await family(name);
+    const { dir, prompts, expected } = await family(name);
     const model = await models.fromPretrained(join(dir, 'base'));
-    const cached = greedy(model, inputs);
+    const cached = greedy(model, prompts);
     expect(rows(cached)).toEqual(rows(expected.generated));
-    expect(rows(greedy(model, inputs, false))).toEqual(rows(cached));
+    expect(rows(greedy(model, prompts, false))).toEqual(rows(cached));
     model.dispose();
   });
 
   it("PEFT's adapter gives PEFT's logits and generation; merged, the merged logits", async () => {
-    const { dir, notes, inputs, expected } = await family(name);
+    const { dir, notes, inputs, prompts, expected } = await family(name);
     const peft = await PeftModel.fromPretrained(await models.fromPretrained(join(dir, 'base')), join(dir, 'adapter'), quiet);
-    const adapted = logitsOf(peft, inputs.input_ids, inputs.attention_mask);
+    const adapted = logitsOf(peft, inputs);
     expect(maxAbsDiff(adapted, expected.logits_adapter)).toBeLessThanOrEqual(TOLERANCE);
     expect(maxAbsDiff(expected.logits_adapter, expected.logits)).toBeGreaterThan(1e-2); // the adapter matters
-    expect(rows(greedy(peft, inputs))).toEqual(rows(expected.generated_adapter));
+    expect(rows(greedy(peft, prompts))).toEqual(rows(expected.generated_adapter));
     expect([...(peft.peftConfig.get('default')?.target_modules as string[])].sort()).toEqual([...notes.adapter_target_modules].sort());
     const merged = peft.mergeAndUnload();
-    expect(maxAbsDiff(logitsOf(merged, inputs.input_ids, inputs.attention_mask), expected.logits_merged)).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxAbsDiff(logitsOf(merged, inputs), expected.logits_merged)).toBeLessThanOrEqual(TOLERANCE);
     merged.dispose();
   });
 
@@ -78,19 +83,19 @@ describe.each(FAMILIES)('%s', (name) => {
     const { dir, inputs, expected } = await family(name);
     const model = await models.fromPretrained(join(dir, 'base'), { dtype: 'bfloat16' });
     expect(model.dtype).toBe('bfloat16');
-    const logits = logitsOf(model, inputs.input_ids, inputs.attention_mask);
+    const logits = logitsOf(model, inputs);
     expect(logits.dtype).toBe('bfloat16');
     expect(maxAbsDiff(logits, expected.logits_bf16)).toBeLessThanOrEqual(BF16_TOLERANCE);
     model.dispose();
   });
 
   it('the sequence classifier pools the last non-pad token; a SEQ_CLS adapter with modules_to_save ["score"] gives PEFT\'s logits', async () => {
-    const { dir, notes, inputs, expected } = await family(name);
+    const { dir, notes, classify, expected } = await family(name);
     const classifier = await models.fromPretrained(join(dir, 'seq_cls'));
     expect(classifier.architecture).toBe(notes.architectures[1]);
-    expect(maxAbsDiff(logitsOf(classifier, inputs.cls_input_ids, inputs.cls_attention_mask), expected.cls_logits)).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxAbsDiff(logitsOf(classifier, classify), expected.cls_logits)).toBeLessThanOrEqual(TOLERANCE);
     const peft = await PeftModel.fromPretrained(classifier, join(dir, 'seq_cls_adapter'), quiet);
-    expect(maxAbsDiff(logitsOf(peft, inputs.cls_input_ids, inputs.cls_attention_mask), expected.cls_logits_adapter)).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxAbsDiff(logitsOf(peft, classify), expected.cls_logits_adapter)).toBeLessThanOrEqual(TOLERANCE);
     expect(peft.namedParameters().map(([key]) => key)).toContain('base_model.model.score.modules_to_save.default.weight');
     peft.dispose();
   });
@@ -113,13 +118,41 @@ describe.each(FAMILIES)('%s', (name) => {
   });
 });
 
+describe.each(FAMILIES)('%s training', (name) => {
+  it('LoRA on every projection trains: gradients reach each LoRA tensor and 4 AdamW steps lower the loss', async () => {
+    const { dir, notes, inputs } = await family(name);
+    torch.manualSeed(17);
+    const peft = getPeftModel(await models.fromPretrained(join(dir, 'base')), new LoraConfig({ r: 4, lora_alpha: 8, target_modules: notes.adapter_target_modules, task_type: 'CAUSAL_LM' }, quiet), 'default', quiet);
+    peft.train();
+    const trainable = peft.namedParameters().filter(([, p]) => p.requiresGrad);
+    const optimizer = new optim.AdamW(trainable.map(([, p]) => p), { lr: 1e-2 });
+    const labels = torch.scope(() => inputs.input_ids.maskedFill(inputs.attention_mask.eq(0), -100));
+    const losses: number[] = [];
+    for (let step = 0; step < 4; step++) {
+      torch.scope(() => {
+        optimizer.zeroGrad();
+        const { loss } = (peft as unknown as { forward(x: never): { loss: Tensor } }).forward({ ...inputs, labels } as never);
+        loss.backward();
+        if (step === 0) expect(trainable.filter(([, p]) => p.grad === null).map(([key]) => key)).toEqual([]);
+        optimizer.step();
+        losses.push(loss.item());
+      });
+    }
+    expect(trainable.length).toBe(4 * notes.adapter_target_modules.length); // A and B per target, 2 layers
+    expect(losses[3]).toBeLessThan(losses[0]);
+    optimizer.dispose();
+    peft.dispose();
+  });
+});
+
 describe('sliding-window attention', () => {
   it('a query sees only the last sliding_window keys: tokens before the window do not change a late position', async () => {
     const { dir, inputs } = await family('mistral');
     const model = await models.fromPretrained(join(dir, 'base')); // window 4, 2 layers: position 11 sees back to 11 - 2·3 = 5
     const ids = inputs.input_ids.slice(0, 0, 1);
     const edited = torch.scope(() => torch.cat([torch.tensor([[7, 8, 9]], { dtype: 'int64' }), ids.slice(1, 3)], 1));
-    const [a, b] = [logitsOf(model, ids, torch.ones([1, 12], { dtype: 'int64' })), logitsOf(model, edited, torch.ones([1, 12], { dtype: 'int64' }))];
+    const mask = torch.ones([1, 12], { dtype: 'int64' });
+    const [a, b] = [logitsOf(model, { input_ids: ids, attention_mask: mask }), logitsOf(model, { input_ids: edited, attention_mask: mask })];
     expect(maxAbsDiff(a.slice(1, 11), b.slice(1, 11))).toBeLessThan(1e-6);
     expect(maxAbsDiff(a.slice(1, 3, 4), b.slice(1, 3, 4))).toBeGreaterThan(1e-3);
     model.dispose();
