@@ -7,8 +7,12 @@ import { FIXTURES } from '../peft/golden.js';
 
 export interface InteropScenario {
   name: string;
-  /** A golden case folder: its base/ and inputs.safetensors are used. */
+  /** A golden case folder: its base/ and inputs.safetensors are used (unless base / inputs name others). */
   goldenCase: string;
+  base?: string;
+  inputs?: string;
+  /** Moves the trainable tensors as training would (default: simulateTraining). */
+  train?: (peft: PeftModel, inputs: Record<string, Tensor>) => void;
   adapters: { name: string; config: LoraConfigInit }[];
   /** One adapter name per batch row for a mixed-batch forward. */
   mixedAdapterNames?: string[];
@@ -92,8 +96,8 @@ function simulateTraining(peft: PeftModel): void {
 
 export async function buildScenario(scenario: InteropScenario, outDir: string): Promise<BuiltScenario> {
   torch.manualSeed(1234);
-  const base = join(scenario.goldenCase, 'base');
-  const inputsPath = join(scenario.goldenCase, 'inputs.safetensors');
+  const base = scenario.base ?? join(scenario.goldenCase, 'base');
+  const inputsPath = scenario.inputs ?? join(scenario.goldenCase, 'inputs.safetensors');
   const inputs = await safetensors.load(inputsPath);
   const [first, ...others] = scenario.adapters;
   const quiet = { warn: (): void => undefined };
@@ -101,7 +105,7 @@ export async function buildScenario(scenario: InteropScenario, outDir: string): 
   for (const adapter of others) peft.addAdapter(adapter.name, new LoraConfig(adapter.config, quiet));
   for (const adapter of scenario.adapters) {
     peft.setAdapter(adapter.name);
-    simulateTraining(peft);
+    (scenario.train ?? simulateTraining)(peft, inputs);
   }
   peft.eval();
 
