@@ -25,7 +25,8 @@ export interface RopeParameters extends ConfigJson {
   original_max_position_embeddings?: number;
 }
 
-export interface LlamaConfig extends PretrainedConfig {
+/** The sizes and token ids of every Llama-style decoder config (Llama, Qwen2/3, Mistral, Gemma 2/3, Phi-3). */
+export interface DecoderFields {
   vocab_size: number;
   hidden_size: number;
   intermediate_size: number;
@@ -33,16 +34,19 @@ export interface LlamaConfig extends PretrainedConfig {
   num_attention_heads: number;
   num_key_value_heads: number;
   head_dim: number;
-  hidden_act: string;
   max_position_embeddings: number;
   rms_norm_eps: number;
-  /** Llama: a bias on q/k/v/o. (Qwen2 always has q/k/v biases and no o_proj bias; see llama.ts.) */
-  attention_bias: boolean;
-  mlp_bias: boolean;
-  rope_parameters: RopeParameters;
   bos_token_id: number | null;
   eos_token_id: number | number[] | null;
   pad_token_id: number | null;
+}
+
+export interface LlamaConfig extends PretrainedConfig, DecoderFields {
+  hidden_act: string;
+  /** Llama: a bias on q/k/v/o. (Qwen2 always has q/k/v biases and no o_proj bias; see decoder-spec.ts.) */
+  attention_bias: boolean;
+  mlp_bias: boolean;
+  rope_parameters: RopeParameters;
 }
 
 export interface GPT2Config extends PretrainedConfig {

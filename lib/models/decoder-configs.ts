@@ -3,28 +3,16 @@
 // so a config read and written back is the file transformers wrote.
 import { TorchError } from '../errors.js';
 import {
-  base, bool, checkDivisor, type ConfigJson, fail, num, posInt, type PretrainedConfig, type RopeParameters, ropeParameters,
+  base, bool, checkDivisor, type ConfigJson, type DecoderFields, fail, num, posInt, type PretrainedConfig, type RopeParameters, ropeParameters,
   specialTokens, str,
 } from './config.js';
 
 export type LayerType = 'full_attention' | 'sliding_attention';
 export const LAYER_TYPES: readonly LayerType[] = ['full_attention', 'sliding_attention'];
 
-/** The fields every decoder family shares. */
-export interface DecoderCommonConfig extends PretrainedConfig {
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
-  head_dim: number;
-  max_position_embeddings: number;
-  rms_norm_eps: number;
+/** The fields every decoder family beyond Llama/Qwen2 shares. */
+export interface DecoderCommonConfig extends PretrainedConfig, DecoderFields {
   attention_dropout: number;
-  bos_token_id: number | null;
-  eos_token_id: number | number[] | null;
-  pad_token_id: number | null;
 }
 
 export interface MistralConfig extends DecoderCommonConfig {

@@ -6,11 +6,11 @@ export {
   bertConfig, configDtype, gpt2Config, llamaConfig, qwen2Config, vitConfig,
   type BertConfig, type ConfigJson, type EncoderFields, type GPT2Config, type LlamaConfig, type PretrainedConfig, type RopeParameters, type ViTConfig,
 } from './config.js';
-export { LlamaForCausalLM, Qwen2ForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP } from './llama.js';
+export { LlamaForCausalLM, Qwen2ForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP, type DecoderFamily } from './llama.js';
 export { MistralForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM } from './decoder-families.js';
 export {
   LlamaForSequenceClassification, Qwen2ForSequenceClassification, MistralForSequenceClassification, Qwen3ForSequenceClassification,
-  Gemma2ForSequenceClassification, Gemma3TextForSequenceClassification, Phi3ForSequenceClassification, type SequenceClassifierConfig,
+  Gemma2ForSequenceClassification, Gemma3TextForSequenceClassification, Phi3ForSequenceClassification, type SequenceClassifierConfig, type ClassifierFamily,
 } from './sequence-classification.js';
 export {
   mistralConfig, qwen3Config, gemma2Config, gemma3TextConfig, phi3Config,

@@ -200,12 +200,20 @@ export class LlamaModel extends Module {
   }
 }
 
-type DecoderFamily = { parseConfig(json: ConfigJson): DecoderConfig; decoderSpec(config: DecoderConfig): DecoderSpec };
+/** What makes a decoder class one family: its transformers class name, config reader and DecoderSpec. */
+export interface DecoderFamily {
+  architecture: string;
+  /** config.json fields → a full config (transformers' defaults for what is missing). */
+  parseConfig(json: ConfigJson): DecoderConfig;
+  decoderSpec(config: DecoderConfig): DecoderSpec;
+}
 
 export class LlamaForCausalLM extends PreTrainedModel<DecoderConfig> {
+  static readonly family: DecoderFamily = { architecture: 'LlamaForCausalLM', parseConfig: llamaConfig, decoderSpec: llamaSpec };
+
   /** config: config.json fields (a parsed config works too); transformers' defaults fill the rest. */
   constructor(config: ConfigJson) {
-    const family = new.target as unknown as DecoderFamily;
+    const { family } = new.target as unknown as { family: DecoderFamily };
     const parsed = family.parseConfig(config);
     super(parsed);
     const spec = family.decoderSpec(parsed);
@@ -215,18 +223,8 @@ export class LlamaForCausalLM extends PreTrainedModel<DecoderConfig> {
     this.tieWeights();
   }
 
-  /** config.json fields → a full config (transformers' defaults for what is missing). */
-  static parseConfig(json: ConfigJson): DecoderConfig {
-    return llamaConfig(json);
-  }
-
-  /** What the shared decoder builds for this family's config. */
-  static decoderSpec(config: DecoderConfig): DecoderSpec {
-    return llamaSpec(config as LlamaConfig);
-  }
-
   get architecture(): string {
-    return 'LlamaForCausalLM';
+    return (this.constructor as typeof LlamaForCausalLM).family.architecture;
   }
 
   override ignoredCheckpointKeys(): RegExp[] {
@@ -244,11 +242,5 @@ export class LlamaForCausalLM extends PreTrainedModel<DecoderConfig> {
 }
 
 export class Qwen2ForCausalLM extends LlamaForCausalLM {
-  static override parseConfig(json: ConfigJson): DecoderConfig {
-    return qwen2Config(json);
-  }
-
-  override get architecture(): string {
-    return 'Qwen2ForCausalLM';
-  }
+  static override readonly family: DecoderFamily = { architecture: 'Qwen2ForCausalLM', parseConfig: qwen2Config, decoderSpec: llamaSpec };
 }

@@ -9,30 +9,36 @@ import type { Tensor } from '../tensor/tensor.js';
 import { type ModelInputs, type ModelOutput, PreTrainedModel, type TensorModule } from './base.js';
 import { type ConfigJson, numLabels } from './config.js';
 import { Gemma2ForCausalLM, Gemma3ForCausalLM, MistralForCausalLM, Phi3ForCausalLM, Qwen3ForCausalLM } from './decoder-families.js';
-import type { DecoderConfig, DecoderSpec } from './decoder-spec.js';
+import type { DecoderConfig } from './decoder-spec.js';
 import { initializerRange, initWeights } from './init-weights.js';
-import { LlamaForCausalLM, LlamaModel, Qwen2ForCausalLM } from './llama.js';
+import { type DecoderFamily, LlamaForCausalLM, LlamaModel, Qwen2ForCausalLM } from './llama.js';
 import { classificationLoss } from './losses.js';
 
-type DecoderFamily = { parseConfig(json: ConfigJson): DecoderConfig; decoderSpec(config: DecoderConfig): DecoderSpec };
 export type SequenceClassifierConfig = DecoderConfig & { num_labels: number };
 
+/** A classifier's class name and the causal LM family whose config and decoder it shares. */
+export interface ClassifierFamily {
+  architecture: string;
+  decoder: DecoderFamily;
+}
+
+const classifierOf = (architecture: string, causal: { family: DecoderFamily }): ClassifierFamily => ({ architecture, decoder: causal.family });
+
 export class LlamaForSequenceClassification extends PreTrainedModel<SequenceClassifierConfig> {
-  /** The causal LM class whose config and decoder this classifier shares. */
-  static family: DecoderFamily = LlamaForCausalLM;
+  static readonly family: ClassifierFamily = classifierOf('LlamaForSequenceClassification', LlamaForCausalLM);
 
   constructor(config: ConfigJson) {
-    const family = (new.target as unknown as { family: DecoderFamily }).family;
-    const parsed = family.parseConfig(config);
+    const { decoder } = (new.target as unknown as { family: ClassifierFamily }).family;
+    const parsed = decoder.parseConfig(config);
     super({ ...parsed, num_labels: numLabels(config) });
-    const spec = family.decoderSpec(parsed);
+    const spec = decoder.decoderSpec(parsed);
     this.registerModule('model', new LlamaModel(this.config, spec));
     this.registerModule('score', new Linear(spec.hiddenSize, this.config.num_labels, { bias: false }));
     initWeights(this, initializerRange(this.config));
   }
 
   get architecture(): string {
-    return 'LlamaForSequenceClassification';
+    return (this.constructor as typeof LlamaForSequenceClassification).family.architecture;
   }
 
   override ignoredCheckpointKeys(): RegExp[] {
@@ -66,44 +72,26 @@ export class LlamaForSequenceClassification extends PreTrainedModel<SequenceClas
 }
 
 export class Qwen2ForSequenceClassification extends LlamaForSequenceClassification {
-  static override family: DecoderFamily = Qwen2ForCausalLM;
-  override get architecture(): string {
-    return 'Qwen2ForSequenceClassification';
-  }
+  static override readonly family = classifierOf('Qwen2ForSequenceClassification', Qwen2ForCausalLM);
 }
 
 export class MistralForSequenceClassification extends LlamaForSequenceClassification {
-  static override family: DecoderFamily = MistralForCausalLM;
-  override get architecture(): string {
-    return 'MistralForSequenceClassification';
-  }
+  static override readonly family = classifierOf('MistralForSequenceClassification', MistralForCausalLM);
 }
 
 export class Qwen3ForSequenceClassification extends LlamaForSequenceClassification {
-  static override family: DecoderFamily = Qwen3ForCausalLM;
-  override get architecture(): string {
-    return 'Qwen3ForSequenceClassification';
-  }
+  static override readonly family = classifierOf('Qwen3ForSequenceClassification', Qwen3ForCausalLM);
 }
 
 export class Gemma2ForSequenceClassification extends LlamaForSequenceClassification {
-  static override family: DecoderFamily = Gemma2ForCausalLM;
-  override get architecture(): string {
-    return 'Gemma2ForSequenceClassification';
-  }
+  static override readonly family = classifierOf('Gemma2ForSequenceClassification', Gemma2ForCausalLM);
 }
 
 /** transformers' text-only Gemma 3 classifier (Gemma3ForSequenceClassification is the multimodal one). */
 export class Gemma3TextForSequenceClassification extends LlamaForSequenceClassification {
-  static override family: DecoderFamily = Gemma3ForCausalLM;
-  override get architecture(): string {
-    return 'Gemma3TextForSequenceClassification';
-  }
+  static override readonly family = classifierOf('Gemma3TextForSequenceClassification', Gemma3ForCausalLM);
 }
 
 export class Phi3ForSequenceClassification extends LlamaForSequenceClassification {
-  static override family: DecoderFamily = Phi3ForCausalLM;
-  override get architecture(): string {
-    return 'Phi3ForSequenceClassification';
-  }
+  static override readonly family = classifierOf('Phi3ForSequenceClassification', Phi3ForCausalLM);
 }
