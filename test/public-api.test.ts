@@ -30,7 +30,10 @@ const EXPECTED: [string, Kind][] = [
   ['safetensors.load', 'function'],
   ['safetensors.save', 'function'],
   ['models.fromPretrained', 'function'],
-  ...['ViTForImageClassification', 'LlamaForCausalLM', 'Qwen2ForCausalLM', 'GPT2LMHeadModel', 'BertForSequenceClassification']
+  ...['ViTForImageClassification', 'LlamaForCausalLM', 'Qwen2ForCausalLM', 'GPT2LMHeadModel', 'BertForSequenceClassification',
+    'MistralForCausalLM', 'Qwen3ForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Phi3ForCausalLM',
+    'LlamaForSequenceClassification', 'Qwen2ForSequenceClassification', 'MistralForSequenceClassification', 'Qwen3ForSequenceClassification',
+    'Gemma2ForSequenceClassification', 'Gemma3TextForSequenceClassification', 'Phi3ForSequenceClassification']
     .map((n): [string, Kind] => [`models.${n}`, 'class']),
   ['train.train', 'function'],
   ['train.DataLoader', 'class'],

@@ -145,6 +145,29 @@ describe.each(FAMILIES)('%s training', (name) => {
   });
 });
 
+describe('Llama and Qwen2 sequence classifiers', () => {
+  it.each(['llama_seq_cls', 'qwen2_seq_cls'])("%s: transformers' logits at the last non-pad token (right padding)", async (name) => {
+    const dir = join(FIXTURES, 'models', name);
+    const classifier = await models.fromPretrained(dir);
+    const inputs = (await safetensors.load(join(dir, 'cls_inputs.safetensors'))) as unknown as Inputs;
+    const { cls_logits } = await safetensors.load(join(dir, 'expected.safetensors'));
+    expect(maxAbsDiff(logitsOf(classifier, inputs), cls_logits)).toBeLessThanOrEqual(TOLERANCE);
+    const labels = torch.tensor([0, 2, 1], { dtype: 'int64' });
+    const { loss } = torch.noGrad(() => classifier.forward({ ...inputs, labels }));
+    expect(loss?.item()).toBeGreaterThan(0);
+    classifier.dispose();
+  });
+
+  it('without pad_token_id, a batch of more than one row is an error (transformers refuses it too)', () => {
+    const tiny = { vocab_size: 16, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, num_labels: 2 };
+    const classifier = new models.MistralForSequenceClassification(tiny);
+    const ids = torch.tensor([[3, 4], [5, 6]], { dtype: 'int64' });
+    expect(() => classifier.forward({ input_ids: ids })).toThrow(/MistralForSequenceClassification: cannot handle batch sizes > 1 if no padding token is defined/);
+    expect(torch.noGrad(() => classifier.forward({ input_ids: ids.slice(0, 0, 1) })).logits.shape).toEqual([1, 2]);
+    classifier.dispose();
+  });
+});
+
 describe('sliding-window attention', () => {
   it('a query sees only the last sliding_window keys: tokens before the window do not change a late position', async () => {
     const { dir, inputs } = await family('mistral');
