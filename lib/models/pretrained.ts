@@ -2,6 +2,7 @@
 // config.json's architectures[0] names, with its weights loaded strictly.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { resolveFolder } from '../serialization/replace-folder.js';
 import { TorchError } from '../errors.js';
 import { loadCheckpoint } from '../serialization/sharded.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -55,7 +56,8 @@ async function readConfig(dir: string): Promise<ConfigJson> {
  * @throws StateDictError when a key is missing or unexpected or a shape differs; TorchError for an unknown class.
  * @example const model = await models.fromPretrained('./tiny-llama', { dtype: 'bfloat16' });
  */
-export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel>(dir: string, options: FromPretrainedOptions = {}): Promise<M> {
+export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel>(dirArg: string, options: FromPretrainedOptions = {}): Promise<M> {
+  const dir = resolveFolder(dirArg); // a save killed between its two renames: the complete new version beside it
   const config = await readConfig(dir);
   const architecture = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
   const Model = typeof architecture === 'string' ? MODEL_CLASSES[architecture] : undefined;
