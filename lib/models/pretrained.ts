@@ -10,6 +10,7 @@ import { type DType, isFloating } from '../tensor/dtype.js';
 import type { PreTrainedModel } from './base.js';
 import { BertForSequenceClassification } from './bert.js';
 import { loadCheckpointInto } from './checkpoint.js';
+import { checkConfigFitsWeights } from './config-size.js';
 import { type ConfigJson, configDtype } from './config.js';
 import { GPT2LMHeadModel } from './gpt2.js';
 import { LlamaForCausalLM, Qwen2ForCausalLM } from './llama.js';
@@ -64,6 +65,7 @@ export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel
   if (!Model) {
     throw new TorchError(`fromPretrained: config.json architectures[0] must be one of ${Object.keys(MODEL_CLASSES).join(', ')}, got ${JSON.stringify(architecture)}`);
   }
+  checkConfigFitsWeights(config, dir);
   const model = new Model(config);
   const checkpoint = await loadCheckpoint(dir);
   try {

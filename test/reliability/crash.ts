@@ -10,7 +10,7 @@ import { recoverFolder, recoverFolders } from '../../lib/serialization/replace-f
 import { readTrainerState } from '../../lib/train/checkpoint.js';
 
 export type CrashMode = 'adapter' | 'checkpoint' | 'model';
-const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'crash-child.mjs');
+const CHILD = process.env.NODE_PEFT_CRASH_CHILD ?? join(dirname(fileURLToPath(import.meta.url)), 'crash-child.mjs');
 
 /** What one folder held after a kill: the version it loads as, or absent (a first save killed). */
 export type Found = 1 | 2 | 'absent';
