@@ -81,7 +81,7 @@ export const httpPredict: FuzzTarget = {
   run: (input) => post('/v1/predict', input),
   isRejection: (error) => error instanceof Rejected,
   mutators: [jsonMutator, jsonMutator, jsonMutator],
-  weight: 0.1,
+  weight: 0.03,
 };
 
 export const httpGenerate: FuzzTarget = {
@@ -96,5 +96,5 @@ export const httpGenerate: FuzzTarget = {
   run: (input) => post('/v1/generate', input),
   isRejection: (error) => error instanceof Rejected,
   mutators: [jsonMutator, jsonMutator, jsonMutator],
-  weight: 0.1,
+  weight: 0.03,
 };
