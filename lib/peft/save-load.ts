@@ -9,6 +9,7 @@ import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LoraConfig, loraConfigToJson, loraConfigToObject, parseLoraConfig } from './config.js';
 import { convertVitEntries, convertVitName, type KeyFormat, RENAMED_MODEL_TYPES } from './key-formats.js';
+import { checkAdapterArgument, checkLoadArguments } from './forward-inputs.js';
 import { PeftModel, type PeftModelOptions } from './peft-model.js';
 import type { LoraLayer } from './layers/lora-layer.js';
 import { checkAdapterFits, getPeftModelStateDict, PREFIX, setPeftModelStateDict, type SetStateDictResult } from './state-dict.js';
@@ -188,6 +189,8 @@ function applyWeights(peft: PeftModel, adapterName: string, tensors: Record<stri
 
 /** Loads another adapter from dir (not activated; frozen unless isTrainable). PEFT's load_adapter. */
 export async function loadAdapter(peft: PeftModel, dir: string, adapterName: string, options: LoadAdapterOptions = {}): Promise<SetStateDictResult> {
+  checkLoadArguments('loadAdapter', dir, options as Record<string, unknown>);
+  checkAdapterArgument('loadAdapter', adapterName);
   const read = await readAdapterFolder(dir, options.config, peft.warn);
   const config = read.config;
   const tensors = convertLegacyAdapter(peft.model, config, read.tensors);
@@ -212,6 +215,7 @@ export interface FromPretrainedOptions extends LoadAdapterOptions, PeftModelOpti
 
 /** base model + adapter folder → PeftModel (frozen and in eval mode unless isTrainable), as PEFT's from_pretrained. */
 export async function fromPretrained<M extends Module>(model: M, dir: string, options: FromPretrainedOptions = {}): Promise<PeftModel<M>> {
+  checkLoadArguments('fromPretrained', dir, options as Record<string, unknown>);
   const adapterName = options.adapterName ?? 'default';
   const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'PeftWarning'));
   const read = await readAdapterFolder(dir, options.config, warn);
