@@ -22,7 +22,7 @@ export const predictInputs: FuzzTarget = {
   corpus: async () => {
     const [llama, vit] = await Promise.all([models.fromPretrained(join(LLAMA, 'base')), models.fromPretrained(join(VIT, 'base'))]);
     specs = { llama: inputSpecsFor(llama), vit: inputSpecsFor(vit) };
-    const side = (vit.config as { image_size: number }).image_size;
+    const side = (vit.config as unknown as { image_size: number }).image_size;
     llama.dispose();
     vit.dispose();
     return [

@@ -2,14 +2,14 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SafetensorsError, torch } from '../../../lib/index.js';
+import { SafetensorsError, torch, type Tensor } from '../../../lib/index.js';
 import { deserialize, loadSync, serialize } from '../../../lib/serialization/index.js';
 import { FIXTURES } from '../../serialization/fixtures.js';
 import { jsonMutator, type FuzzTarget, type Mutator } from '../harness.js';
 
 function corpus(): Uint8Array[] {
-  const tensors = [
-    { a: torch.randn([3, 4]), b: torch.arange(6).reshape([2, 3]) },
+  const tensors: Record<string, Tensor>[] = [
+    { a: torch.randn([3, 4]), b: torch.arange(6).reshape(2, 3) },
     { bf: torch.randn([2, 2]).to('bfloat16'), h: torch.randn([5]).to('float16'), flag: torch.tensor([true, false]) },
     { scalar: torch.tensor(3.5), empty: torch.zeros([0, 4]) },
   ];
