@@ -10,7 +10,7 @@
 // Leftovers of dead processes are removed by the next save of the same folder.
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, copyFileSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync,
+  closeSync, copyFileSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync,
   symlinkSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -148,7 +148,8 @@ interface Staged {
 }
 
 function stage(targetArg: string): Staged {
-  const target = resolve(targetArg);
+  // a link to a folder: the folder it points to is replaced, the link stays
+  const target = existsSync(targetArg) && lstatSync(targetArg).isSymbolicLink() ? realpathSync(targetArg) : resolve(targetArg);
   mkdirSync(dirname(target), { recursive: true });
   if (existsSync(target) && !lstatSync(target).isDirectory()) throw new Error(`${targetArg} exists and is not a folder`);
   recoverFolder(target);

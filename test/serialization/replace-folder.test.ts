@@ -1,7 +1,7 @@
 // Replacing a folder as a whole: readers see the old version or the new one, whatever state a kill left, and the
 // next save cleans up. Kill states are built here by hand (the crash tests in test/reliability kill real saves).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { recoverFolder, recoverFolders, replaceFolder, replaceFolderSync, resolveFolder } from '../../lib/serialization/replace-folder.js';
@@ -69,6 +69,15 @@ describe('replaceFolder', () => {
     folderWith(target, { 'state.json': 'old', 'extra': 'x' });
     replaceFolderSync(target, (staging) => writeFileSync(join(staging, 'state.json'), 'new'));
     expect(contents(target)).toEqual({ 'state.json': 'new' });
+  });
+
+  test('a link to a folder: the folder is replaced and the link stays', async () => {
+    const real = join(temp.dir, 'real');
+    folderWith(real, { 'config.json': 'old' });
+    symlinkSync(real, join(temp.dir, 'link'));
+    await replaceFolder(join(temp.dir, 'link'), writeFiles({ 'config.json': 'new' }));
+    expect(lstatSync(join(temp.dir, 'link')).isSymbolicLink()).toBe(true);
+    expect(contents(real)).toEqual({ 'config.json': 'new' });
   });
 
   test('refuses a target that is a file', async () => {
