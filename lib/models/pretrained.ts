@@ -6,6 +6,7 @@ import { resolveFolder } from '../serialization/replace-folder.js';
 import { TorchError } from '../errors.js';
 import { loadCheckpoint } from '../serialization/sharded.js';
 import { noGrad } from '../tensor/autograd.js';
+import { disposeIfThrows } from '../tensor/scope.js';
 import { type DType, isFloating } from '../tensor/dtype.js';
 import type { PreTrainedModel } from './base.js';
 import { BertForSequenceClassification } from './bert.js';
@@ -66,8 +67,14 @@ export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel
     throw new TorchError(`fromPretrained: config.json architectures[0] must be one of ${Object.keys(MODEL_CLASSES).join(', ')}, got ${JSON.stringify(architecture)}`);
   }
   checkConfigFitsWeights(config, dir);
-  const model = new Model(config);
-  const checkpoint = await loadCheckpoint(dir);
+  const model = disposeIfThrows(() => new Model(config)); // a config that fails halfway leaks no parameters
+  let checkpoint;
+  try {
+    checkpoint = await loadCheckpoint(dir);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   try {
     noGrad(() => loadCheckpointInto(model, checkpoint));
     const stored = Object.values(checkpoint).find((t) => isFloating(t.dtype))?.dtype;

@@ -151,11 +151,18 @@ export async function fuzz(target: FuzzTarget, options: { count: number; seed: n
   for (let k = 0; k < options.count && report.findings.length < (options.maxFindings ?? 10); k += 1) {
     const input = k < corpus.length ? corpus[k] : mutate(corpus, mutators, rng);
     const started = performance.now();
+    const liveAtStart = torch.liveTensors();
+    const leakFinding = (): void => {
+      const leaked = torch.liveTensors() - liveAtStart;
+      if (leaked > 0) report.findings.push({ case: k, input: Buffer.from(input).toString('base64'), error: `left ${leaked} live tensor(s) behind` });
+    };
     try {
       const result = target.run(input);
       if (result instanceof Promise) await result;
       report.accepted += 1;
+      leakFinding();
     } catch (error) {
+      leakFinding();
       if (target.isRejection(error)) {
         report.rejected += 1;
         const key = firstWords(error);
@@ -195,13 +202,21 @@ export const jsonMutator: Mutator = (input, rng) => {
   walk(value);
   if (nodes.length === 0) return Buffer.from(JSON.stringify(rng.pick(replacements)));
   const { parent, key } = rng.pick(nodes);
-  const action = rng.int(5);
-  if (action === 0 && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[key as string];
-  else if (action === 1 && !Array.isArray(parent)) (parent as Record<string, unknown>)[`unknown_${rng.int(100)}`] = rng.pick(replacements);
-  else if (action === 2) (parent as Record<string | number, unknown>)[key] = nested(1 + rng.int(300));
-  else (parent as Record<string | number, unknown>)[key] = rng.pick(replacements);
+  const slot = parent as Record<string | number, unknown>;
+  const action = rng.int(8);
+  if (action === 0 && !Array.isArray(parent)) delete slot[key];
+  else if (action === 1 && !Array.isArray(parent)) slot[`unknown_${rng.int(100)}`] = rng.pick(replacements);
+  else if (action === 2) slot[key] = nested(1 + rng.int(300));
+  else if (action === 3 && Array.isArray(parent)) parent.splice(key as number, 0, structuredClone(parent[key as number]));
+  else if (action === 4 && Array.isArray(parent)) parent.splice(key as number, 1);
+  else if (action === 5 && typeof slot[key] === 'number') slot[key] = rng.int(8) - 1;
+  else if (action === 6 && typeof slot[key] === 'number') slot[key] = (slot[key] as number) + rng.pick([0.5, 1, -1, 1000]);
+  else slot[key] = rng.pick(replacements);
   return Buffer.from(JSON.stringify(value));
 };
+
+/** For JSON inputs: mostly structural changes (byte-level ones mostly give unparsable text). */
+export const JSON_MUTATORS: Mutator[] = Array.from({ length: 16 }, () => jsonMutator);
 
 /** Fuzz counts: NODE_PEFT_FUZZ_COUNT (the long run) or the bounded default; NODE_PEFT_FUZZ_SEED. */
 export function fuzzSettings(boundedCount: number): { count: number; seed: number; targets: string[] | null } {

@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { models, TorchError } from '../../lib/index.js';
+import { models, torch, TorchError } from '../../lib/index.js';
 import { checkpointBytes, estimatedParameters } from '../../lib/models/config-size.js';
 import { FIXTURES, GOLDEN_SETS, goldenCases } from '../peft/golden.js';
 
@@ -44,5 +44,12 @@ describe('config.json against its weights', () => {
         expect(ratio, `${set}/${caseName}`).toBeLessThan(4);
       }
     }
+  });
+
+  test('a config that fails while the model is built (a bad hidden_act) leaks no tensor (found by the fuzzer)', async () => {
+    const dir = withConfig('bad-act', (c) => { c.hidden_act = '../../etc/passwd'; });
+    const live = torch.liveTensors();
+    await expect(models.fromPretrained(dir)).rejects.toThrow(TorchError);
+    expect(torch.liveTensors()).toBe(live);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { models, parseLoraConfig, PeftError, SafetensorsError, StateDictError, TorchError } from '../../../lib/index.js';
 import { FIXTURES, goldenAdapters } from '../../peft/golden.js';
-import { jsonMutator, type FuzzTarget } from '../harness.js';
+import { JSON_MUTATORS, type FuzzTarget } from '../harness.js';
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
 
@@ -14,7 +14,7 @@ export const adapterConfig: FuzzTarget = {
   corpus: () => goldenAdapters().slice(0, 12).map((a) => Buffer.from(a.configText)),
   run: (input) => parseLoraConfig(text(input), { warn: () => undefined }),
   isRejection: (error) => error instanceof PeftError && error.message.length > 10,
-  mutators: [jsonMutator, jsonMutator, jsonMutator],
+  mutators: JSON_MUTATORS,
 };
 
 const BASES = ['01_vit_lora_classifier', '03_llama_all_linear_rslora', '05_gpt2_conv1d_fan_in_fan_out', '06_bert_classifier_bias_lora_only', '11_qwen2_attention_bias_all_proj']
@@ -37,6 +37,6 @@ export const modelConfig: FuzzTarget = {
   },
   isRejection: (error) =>
     (error instanceof TorchError || error instanceof StateDictError || error instanceof SafetensorsError) && error.message.length > 10,
-  mutators: [jsonMutator, jsonMutator, jsonMutator, jsonMutator],
+  mutators: JSON_MUTATORS,
   weight: 0.05,
 };

@@ -5,7 +5,7 @@ import { models } from '../../../lib/index.js';
 import { HttpError, inputSpecsFor, parseInputs, serve, type InputSpec, type RunningServer } from '../../../lib/serve/index.js';
 import { toTensors } from '../../../lib/serve/inputs.js';
 import { FIXTURES } from '../../peft/golden.js';
-import { jsonMutator, type FuzzTarget } from '../harness.js';
+import { JSON_MUTATORS, type FuzzTarget } from '../harness.js';
 
 const LLAMA = join(FIXTURES, 'peft-golden', '10_llama_mixed_batch_base_row');
 const VIT = join(FIXTURES, 'peft-golden', '01_vit_lora_classifier');
@@ -43,7 +43,7 @@ export const predictInputs: FuzzTarget = {
     for (const t of Object.values(toTensors(parsed, { floatDtype: 'float32', device: 'cpu' }))) t.dispose();
   },
   isRejection: (error) => error instanceof HttpError && error.status >= 400 && error.status < 500 && error.message.length > 5,
-  mutators: [jsonMutator, jsonMutator, jsonMutator],
+  mutators: JSON_MUTATORS,
 };
 
 let server: RunningServer | null = null;
@@ -80,7 +80,7 @@ export const httpPredict: FuzzTarget = {
   },
   run: (input) => post('/v1/predict', input),
   isRejection: (error) => error instanceof Rejected,
-  mutators: [jsonMutator, jsonMutator, jsonMutator],
+  mutators: JSON_MUTATORS,
   weight: 0.03,
 };
 
@@ -95,6 +95,6 @@ export const httpGenerate: FuzzTarget = {
   },
   run: (input) => post('/v1/generate', input),
   isRejection: (error) => error instanceof Rejected,
-  mutators: [jsonMutator, jsonMutator, jsonMutator],
+  mutators: JSON_MUTATORS,
   weight: 0.03,
 };
