@@ -36,12 +36,12 @@ export async function loadBaseModel(command: string, dir: string): Promise<PreTr
   return modelFromPretrained(dir);
 }
 
-/** The base model with the adapters loaded; the first is active. Frozen, eval mode. */
+/** The base model with the adapters loaded strictly (an adapter that does not fit is an error); the first is active. Frozen, eval mode. */
 export async function loadWithAdapters(model: PreTrainedModel, adapters: readonly [string, string][]): Promise<PeftModel | null> {
   if (adapters.length === 0) return null;
   const [[firstName, firstDir], ...others] = adapters;
-  const peft = await PeftModel.fromPretrained(model, firstDir, { adapterName: firstName });
-  for (const [name, dir] of others) await peft.loadAdapter(dir, name);
+  const peft = await PeftModel.fromPretrained(model, firstDir, { adapterName: firstName, strict: true });
+  for (const [name, dir] of others) await peft.loadAdapter(dir, name, { strict: true });
   peft.setAdapter(firstName);
   peft.eval();
   return peft;

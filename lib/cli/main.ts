@@ -41,13 +41,30 @@ export function usage(): string {
   ].join('\n');
 }
 
+/** `node-peft inspect … | head`: a reader that closed the pipe ends the output quietly, not with an EPIPE trace. */
+function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+}
+
 const defaultIO: CommandIO = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
+/** The message's first lines (a size mismatch per line), at most maxLines. */
+function firstLines(message: string, maxLines = 12): string {
+  const lines = message.split('\n');
+  return lines.length > maxLines ? `${lines.slice(0, maxLines).join('\n')}\n\t... (${lines.length - maxLines} more lines; --debug shows all)` : message;
+}
+
 /** Runs node-peft with the arguments after the program name; resolves to the exit code. */
 export async function main(argv: string[], io: CommandIO = defaultIO): Promise<number> {
+  if (io === defaultIO) endQuietlyOnClosedPipe();
   const debug = argv.includes('--debug');
   const args = argv.filter((a) => a !== '--debug');
   const [name, ...rest] = args;
@@ -75,7 +92,7 @@ export async function main(argv: string[], io: CommandIO = defaultIO): Promise<n
       return 2;
     }
     const message = error instanceof Error ? error.message : String(error);
-    io.err(`node-peft ${name}: ${error instanceof Error && error.name !== 'Error' ? `${error.name}: ` : ''}${message.split('\n')[0]}`);
+    io.err(`node-peft ${name}: ${error instanceof Error && error.name !== 'Error' ? `${error.name}: ` : ''}${firstLines(message)}`);
     if (debug && error instanceof Error && error.stack) io.err(error.stack);
     else io.err('(run with --debug for the stack trace)');
     return 1;

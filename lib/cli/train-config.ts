@@ -27,10 +27,13 @@ export interface TrainConfig {
   log_every: number;
   seed: number;
   resume: boolean;
+  /** Without resume, a non-empty output_dir is refused unless this is true (the earlier run's files are replaced). */
+  overwrite_output_dir: boolean;
 }
 
 const KNOWN = new Set(['model', 'output_dir', 'lora', 'data', 'image_size', 'steps', 'batch_size', 'gradient_accumulation_steps', 'learning_rate',
-  'weight_decay', 'lr_scheduler', 'warmup_steps', 'max_grad_norm', 'eval_every', 'checkpoint_every', 'log_every', 'seed', 'resume']);
+  'weight_decay', 'lr_scheduler', 'warmup_steps', 'max_grad_norm', 'eval_every', 'checkpoint_every', 'log_every', 'seed', 'resume',
+  'overwrite_output_dir']);
 
 type Json = Record<string, unknown>;
 
@@ -70,6 +73,8 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
   if (scheduler !== 'constant' && scheduler !== 'linear' && scheduler !== 'cosine') fail(path, 'lr_scheduler', "'constant', 'linear' or 'cosine'", scheduler);
   const resume = json.resume ?? false;
   if (typeof resume !== 'boolean') fail(path, 'resume', 'true or false', resume);
+  const overwrite = json.overwrite_output_dir ?? false;
+  if (typeof overwrite !== 'boolean') fail(path, 'overwrite_output_dir', 'true or false', overwrite);
   return {
     model: resolvePath(str('model')),
     output_dir: resolvePath(str('output_dir')),
@@ -90,6 +95,7 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
     log_every: int('log_every', 10) as number,
     seed: int('seed', 0, 0) as number,
     resume,
+    overwrite_output_dir: overwrite,
   };
 }
 

@@ -1,5 +1,6 @@
 // node-peft train --config train.json: LoRA fine-tuning of a Hugging Face model folder on tensors from
 // safetensors files; writes the adapter, metrics, plots and checkpoints to output_dir.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TorchError } from '../errors.js';
 import { causalLmLoss } from '../models/losses.js';
@@ -12,6 +13,7 @@ import { manualSeed } from '../tensor/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { DataLoader } from '../train/data-loader.js';
 import { resizeImages } from '../train/digits.js';
+import { prepareOutputDir } from '../train/checkpoint.js';
 import { readMetrics } from '../train/metrics.js';
 import { chartsFromMetrics, writePlots } from '../train/plots.js';
 import { train } from '../train/trainer.js';
@@ -51,6 +53,10 @@ function resizePixels(data: Record<string, Tensor>, imageSize: number | null): R
 
 export async function runTrain(config: TrainConfig, progress: boolean, log: (line: string) => void): Promise<{ adapterDir: string; step: number; evalAccuracy: number | null }> {
   requireFile('train', 'data.train', config.train_data);
+  prepareOutputDir(config.output_dir, { resume: config.resume, overwrite: config.overwrite_output_dir });
+  if (config.overwrite_output_dir && !config.resume) {
+    for (const name of ['adapter', 'metrics.jsonl', 'plots.html']) rmSync(join(config.output_dir, name), { recursive: true, force: true });
+  }
   if (config.eval_data) requireFile('train', 'data.eval', config.eval_data);
   const base = await loadBaseModel('train', config.model);
   if (config.image_size !== null) {
@@ -73,7 +79,8 @@ export async function runTrain(config: TrainConfig, progress: boolean, log: (lin
       evalData: evalData ? new DataLoader(evalData, { batchSize: config.batch_size, shuffle: false }) : null,
       evalEvery: config.eval_every ?? config.steps, gradientAccumulationSteps: config.gradient_accumulation_steps,
       maxGradNorm: config.max_grad_norm, seed: config.seed, logEvery: config.log_every, metrics: metricsPath,
-      outputDir: config.output_dir, checkpointEvery: config.checkpoint_every ?? config.steps, resume: config.resume, progress,
+      outputDir: config.output_dir, checkpointEvery: config.checkpoint_every ?? config.steps, resume: config.resume,
+      overwriteOutputDir: config.overwrite_output_dir, progress,
     });
     if (result.resumedFrom) log(`resumed from ${result.resumedFrom}`);
     const adapterDir = join(config.output_dir, 'adapter');

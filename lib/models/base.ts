@@ -6,7 +6,8 @@ import { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import type { Device, DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { writeTextFileAtomic } from '../serialization/atomic-write.js';
+import { isAtomicWriteTemp, writeTextFileAtomic } from '../serialization/atomic-write.js';
+import { replaceFolder } from '../serialization/replace-folder.js';
 import { type SaveCheckpointOptions, writeCheckpoint } from './checkpoint.js';
 import { configToJson, type PretrainedConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
@@ -45,6 +46,11 @@ export interface ModelOutput {
 /** A module whose forward maps one tensor to one tensor (Linear, Conv1D, and PEFT's wrappers of them). */
 export interface TensorModule extends Module {
   forward(x: Tensor): Tensor;
+}
+
+/** The files of a model folder that a save replaces: config, weights (single, shards, index). */
+export function isModelFile(entry: string): boolean {
+  return /^(config\.json|model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json|pytorch_model.*\.bin(\.index\.json)?)$/.test(entry) || isAtomicWriteTemp(entry);
 }
 
 export abstract class PreTrainedModel<C extends PretrainedConfig = PretrainedConfig> extends Module {
@@ -99,10 +105,13 @@ export abstract class PreTrainedModel<C extends PretrainedConfig = PretrainedCon
    * Writes config.json and the weights (model.safetensors, or shards + index when maxShardSize is given) as
    * transformers' save_pretrained does, so Hugging Face loads the folder.
    */
+  /** Writes config.json and the weights; the folder's model files are replaced as a whole (other files stay). */
   async savePretrained(dir: string, options: SaveCheckpointOptions = {}): Promise<void> {
-    await writeCheckpoint(this, dir, options);
     const config = configToJson({ ...this.config, architectures: [this.architecture] }, this.dtype);
-    await writeTextFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    await replaceFolder(dir, async (staging) => {
+      await writeCheckpoint(this, staging, options);
+      await writeTextFileAtomic(join(staging, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    }, { owns: isModelFile });
   }
 
   /** The dtype of the parameters (that of the first floating one). */

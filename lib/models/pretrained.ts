@@ -2,13 +2,16 @@
 // config.json's architectures[0] names, with its weights loaded strictly.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { resolveFolder } from '../serialization/replace-folder.js';
 import { TorchError } from '../errors.js';
 import { loadCheckpoint } from '../serialization/sharded.js';
 import { noGrad } from '../tensor/autograd.js';
+import { disposeIfThrows } from '../tensor/scope.js';
 import { type DType, isFloating } from '../tensor/dtype.js';
 import type { PreTrainedModel } from './base.js';
 import { BertForSequenceClassification } from './bert.js';
 import { loadCheckpointInto } from './checkpoint.js';
+import { checkConfigFitsWeights } from './config-size.js';
 import { type ConfigJson, configDtype } from './config.js';
 import { GPT2LMHeadModel } from './gpt2.js';
 import { Gemma2ForCausalLM, Gemma3ForCausalLM, MistralForCausalLM, Phi3ForCausalLM, Qwen3ForCausalLM } from './decoder-families.js';
@@ -72,7 +75,8 @@ async function readConfig(dir: string): Promise<ConfigJson> {
  * @throws StateDictError when a key is missing or unexpected or a shape differs; TorchError for an unknown class.
  * @example const model = await models.fromPretrained('./tiny-llama', { dtype: 'bfloat16' });
  */
-export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel>(dir: string, options: FromPretrainedOptions = {}): Promise<M> {
+export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel>(dirArg: string, options: FromPretrainedOptions = {}): Promise<M> {
+  const dir = resolveFolder(dirArg); // a save killed between its two renames: the complete new version beside it
   const config = await readConfig(dir);
   const architecture = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
   const Model = typeof architecture === 'string' ? MODEL_CLASSES[architecture] : undefined;
@@ -80,8 +84,15 @@ export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel
     const named = typeof architecture === 'string' ? `unsupported architecture ${architecture}` : `no architecture named (${JSON.stringify(architecture)})`;
     throw new TorchError(`fromPretrained: ${named} in ${join(dir, 'config.json')} (architectures[0]); supported architectures: ${Object.keys(MODEL_CLASSES).join(', ')}`);
   }
-  const model = new Model(config);
-  const checkpoint = await loadCheckpoint(dir);
+  checkConfigFitsWeights(config, dir);
+  const model = disposeIfThrows(() => new Model(config)); // a config that fails halfway leaks no parameters
+  let checkpoint;
+  try {
+    checkpoint = await loadCheckpoint(dir);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   try {
     noGrad(() => loadCheckpointInto(model, checkpoint));
     const stored = Object.values(checkpoint).find((t) => isFloating(t.dtype))?.dtype;

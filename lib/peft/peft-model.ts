@@ -8,6 +8,7 @@ import type { LoraConfig } from './config.js';
 import { injectAdapter, type ParameterWrappers } from './injection.js';
 import { modulesToSaveForTask } from './modules-to-save-matching.js';
 import { LoraLayer, type MergeOptions } from './layers/lora-layer.js';
+import { checkAdapterArgument, checkForwardInputs } from './forward-inputs.js';
 import { BASE_ROW, withAdapterNames } from './mixed-batch.js';
 import { ModulesToSaveWrapper } from './modules-to-save.js';
 import { fromPretrained, loadAdapter, savePretrained, type FromPretrainedOptions, type LoadAdapterOptions, type SavePretrainedOptions } from './save-load.js';
@@ -111,6 +112,7 @@ export class PeftModel<M extends Module = Module> extends Module {
 
   /** The wrapped model's forward (its output type), with PEFT's `adapter_names` for mixed batches. */
   forward(inputs: PeftForwardInputs): ForwardResult<M> {
+    checkForwardInputs(this.model, inputs);
     const { adapter_names: adapterNames, ...rest } = inputs;
     const model = this.model as unknown as Forwardable;
     if (adapterNames === undefined) return model.forward(rest) as ForwardResult<M>;
@@ -161,6 +163,7 @@ export class PeftModel<M extends Module = Module> extends Module {
   /** Makes one adapter active everywhere; its tensors become trainable unless its config is in inference mode. */
   setAdapter(adapterName: string): void {
     this.#checkLive();
+    checkAdapterArgument('setAdapter', adapterName);
     if (!this.peftConfig.has(adapterName)) throw new PeftError(`Adapter ${adapterName} not found.`);
     const inferenceMode = this.#inferenceMode(adapterName);
     for (const [, module] of this.model.namedModules()) {
@@ -207,6 +210,7 @@ export class PeftModel<M extends Module = Module> extends Module {
   /** Deletes an adapter; if it was active, the alphabetically first remaining one becomes active. */
   deleteAdapter(adapterName: string): void {
     this.#checkLive();
+    checkAdapterArgument('deleteAdapter', adapterName);
     if (!this.peftConfig.has(adapterName)) throw new PeftError(`Adapter ${adapterName} does not exist`);
     if (this.loraLayers().some(([, l]) => l.mergedAdapters.includes(adapterName))) {
       throw new PeftError(`Cannot delete adapter '${adapterName}' while it is merged; call unmergeAdapter() first`);

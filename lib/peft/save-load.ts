@@ -1,18 +1,18 @@
 // savePretrained / loadAdapter / fromPretrained: adapter folders exactly as PEFT writes and reads them
 // (adapter_config.json + adapter_model.safetensors with {"format":"pt"}; non-default adapters in sub-folders).
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PeftError } from '../errors.js';
 import type { Module } from '../nn/module.js';
-import { load, loadSync, save } from '../serialization/index.js';
+import { load, loadSync, replaceFolder, resolveFolder, save, writeTextFileAtomic } from '../serialization/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LoraConfig, loraConfigToJson, loraConfigToObject, parseLoraConfig } from './config.js';
 import { convertVitEntries, convertVitName, type KeyFormat, RENAMED_MODEL_TYPES } from './key-formats.js';
+import { checkAdapterArgument, checkLoadArguments } from './forward-inputs.js';
 import { PeftModel, type PeftModelOptions } from './peft-model.js';
 import type { LoraLayer } from './layers/lora-layer.js';
-import { getPeftModelStateDict, PREFIX, setPeftModelStateDict, type SetStateDictResult } from './state-dict.js';
+import { checkAdapterFits, getPeftModelStateDict, PREFIX, setPeftModelStateDict, type SetStateDictResult } from './state-dict.js';
 
 export const CONFIG_NAME = 'adapter_config.json';
 export const WEIGHTS_NAME = 'adapter_model.safetensors';
@@ -29,7 +29,16 @@ export interface LoadAdapterOptions {
   isTrainable?: boolean;
   /** Use this config instead of dir/adapter_config.json. */
   config?: LoraConfig;
+  /**
+   * true: a tensor in the file that the model has no place for, or a LoRA weight of the model the file lacks, is a
+   * StateDictError naming the first keys and their shapes (the CLI and the server load this way). Default false:
+   * PEFT's behaviour, a warning, and LoRA weights the file lacks start freshly initialised.
+   */
+  strict?: boolean;
 }
+
+/** The files of an adapter folder; what a save replaces (other entries in the folder are kept). */
+const ADAPTER_FILES = new Set([CONFIG_NAME, WEIGHTS_NAME, 'adapter_model.bin']);
 
 function modelType(model: Module): string | null {
   const config = (model as Module & { config?: { model_type?: unknown } }).config;
@@ -66,13 +75,10 @@ function configToWrite(peft: PeftModel, config: LoraConfig, keyFormat: KeyFormat
   return out;
 }
 
-async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, path);
-}
-
-/** Writes each selected adapter as PEFT's save_pretrained does. */
+/**
+ * Writes each selected adapter as PEFT's save_pretrained does. Each adapter folder is replaced as a whole
+ * (serialization/replace-folder.ts): after a crash it holds the old adapter or the new one; other files in it stay.
+ */
 export async function savePretrained(peft: PeftModel, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
   const names = options.selectedAdapters ?? [...peft.peftConfig.keys()];
   const keyFormat = options.keyFormat ?? 'transformers5';
@@ -83,7 +89,6 @@ export async function savePretrained(peft: PeftModel, dir: string, options: Save
     const config = peft.peftConfig.get(name);
     if (!config) throw new PeftError(`savePretrained: adapter '${name}' does not exist (adapters: ${[...peft.peftConfig.keys()].join(', ')})`);
     const outDir = name === 'default' ? dir : join(dir, name);
-    await mkdir(outDir, { recursive: true });
     const live = getPeftModelStateDict(peft, name);
     const tensors: Record<string, Tensor> = {};
     noGrad(() => {
@@ -93,17 +98,20 @@ export async function savePretrained(peft: PeftModel, dir: string, options: Save
       }
     });
     try {
-      await save(join(outDir, WEIGHTS_NAME), tensors, { format: 'pt' });
+      const configText = loraConfigToJson(configToWrite(peft, config, keyFormat));
+      await replaceFolder(outDir, async (staging) => {
+        await save(join(staging, WEIGHTS_NAME), tensors, { format: 'pt' });
+        await writeTextFileAtomic(join(staging, CONFIG_NAME), configText);
+      }, { owns: (entry) => ADAPTER_FILES.has(entry) });
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
     }
-    await writeTextAtomic(join(outDir, CONFIG_NAME), loraConfigToJson(configToWrite(peft, config, keyFormat)));
   }
 }
 
 /** Reads dir/adapter_config.json as PEFT does (unknown fields dropped with a warning). */
 export async function readAdapterConfig(dir: string, warn?: (m: string) => void): Promise<LoraConfig> {
-  const path = join(dir, CONFIG_NAME);
+  const path = join(resolveFolder(dir), CONFIG_NAME);
   if (!existsSync(path)) throw new PeftError(`Can't find '${CONFIG_NAME}' at '${dir}'`);
   // Read synchronously: a few hundred bytes, where each thread-pool round trip of an async read costs more.
   return parseLoraConfig(readFileSync(path, 'utf8'), { warn }).config;
@@ -130,13 +138,41 @@ async function readWeights(dir: string): Promise<Record<string, Tensor>> {
   return statSync(path).size <= SYNC_READ_BYTES ? loadSync(path) : load(path);
 }
 
+function folderIdentity(dir: string): string {
+  try {
+    const stat = statSync(dir);
+    return `${stat.dev}:${stat.ino}:${stat.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * The config and tensors of one version of an adapter folder: a save replaces the folder (a new inode), so a folder
+ * that changed while it was read is read again, and config and weights never come from different saves.
+ */
+async function readAdapterFolder(dir: string, given: LoraConfig | undefined, warn: (m: string) => void): Promise<{ config: LoraConfig; tensors: Record<string, Tensor> }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const source = resolveFolder(dir);
+    const before = folderIdentity(source);
+    const config = given ?? (await readAdapterConfig(source, warn));
+    const tensors = await readWeights(source);
+    if (folderIdentity(source) === before || attempt === 3) return { config, tensors };
+    for (const t of Object.values(tensors)) t.dispose();
+  }
+}
+
 /**
  * The adapter was added with uninitialised LoRA tensors (loading): copies the saved tensors in; a LoRA layer the file
  * has no tensors for is initialised as a fresh adapter first (and what the file does hold is copied in again).
  */
-function applyWeights(peft: PeftModel, adapterName: string, tensors: Record<string, Tensor>): SetStateDictResult {
+function applyWeights(peft: PeftModel, adapterName: string, tensors: Record<string, Tensor>, source: string, strict: boolean): SetStateDictResult {
   try {
+    if (strict) checkAdapterFits(peft, tensors, adapterName);
     let result = setPeftModelStateDict(peft, tensors, adapterName);
+    if (result.unexpectedKeys.length > 0) {
+      peft.warn(`Loading adapter weights from ${source} led to unexpected keys not found in the model: ${result.unexpectedKeys.join(', ')}.`);
+    }
     const missingLora = result.missingKeys.filter((k) => k.includes('lora_'));
     if (missingLora.length > 0) {
       peft.warn(`Found missing adapter keys while loading the checkpoint: ${missingLora.join(', ')}`);
@@ -153,8 +189,11 @@ function applyWeights(peft: PeftModel, adapterName: string, tensors: Record<stri
 
 /** Loads another adapter from dir (not activated; frozen unless isTrainable). PEFT's load_adapter. */
 export async function loadAdapter(peft: PeftModel, dir: string, adapterName: string, options: LoadAdapterOptions = {}): Promise<SetStateDictResult> {
-  const config = options.config ?? (await readAdapterConfig(dir, peft.warn));
-  const tensors = convertLegacyAdapter(peft.model, config, await readWeights(dir));
+  checkLoadArguments('loadAdapter', dir, options as Record<string, unknown>);
+  checkAdapterArgument('loadAdapter', adapterName);
+  const read = await readAdapterFolder(dir, options.config, peft.warn);
+  const config = read.config;
+  const tensors = convertLegacyAdapter(peft.model, config, read.tensors);
   config.inference_mode = !(options.isTrainable ?? false);
   try {
     peft.addAdapter(adapterName, config, { loading: true });
@@ -163,7 +202,7 @@ export async function loadAdapter(peft: PeftModel, dir: string, adapterName: str
     throw error;
   }
   try {
-    return applyWeights(peft, adapterName, tensors);
+    return applyWeights(peft, adapterName, tensors, dir, options.strict ?? false);
   } catch (error) {
     peft.deleteAdapter(adapterName);
     throw error;
@@ -176,10 +215,12 @@ export interface FromPretrainedOptions extends LoadAdapterOptions, PeftModelOpti
 
 /** base model + adapter folder → PeftModel (frozen and in eval mode unless isTrainable), as PEFT's from_pretrained. */
 export async function fromPretrained<M extends Module>(model: M, dir: string, options: FromPretrainedOptions = {}): Promise<PeftModel<M>> {
+  checkLoadArguments('fromPretrained', dir, options as Record<string, unknown>);
   const adapterName = options.adapterName ?? 'default';
   const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'PeftWarning'));
-  const config = options.config ?? (await readAdapterConfig(dir, warn));
-  const tensors = convertLegacyAdapter(model, config, await readWeights(dir));
+  const read = await readAdapterFolder(dir, options.config, warn);
+  const config = read.config;
+  const tensors = convertLegacyAdapter(model, config, read.tensors);
   const isTrainable = options.isTrainable ?? false;
   config.inference_mode = !isTrainable;
   let peft: PeftModel<M>;
@@ -189,7 +230,12 @@ export async function fromPretrained<M extends Module>(model: M, dir: string, op
     for (const t of Object.values(tensors)) t.dispose();
     throw error;
   }
-  applyWeights(peft, adapterName, tensors);
+  try {
+    applyWeights(peft, adapterName, tensors, dir, options.strict ?? false);
+  } catch (error) {
+    peft.unload(); // the weights did not fit: the model gets its own layers back
+    throw error;
+  }
   if (!isTrainable) peft.eval();
   return peft;
 }

@@ -106,6 +106,37 @@ export interface SetStateDictResult {
   warnings: string[];
 }
 
+const SHOWN_KEYS = 3;
+
+function listed(keys: string[], shapeOf: (key: string) => readonly number[]): string {
+  const shown = keys.slice(0, SHOWN_KEYS).map((k) => `${k} [${shapeOf(k).join(', ')}]`);
+  return `${shown.join(', ')}${keys.length > SHOWN_KEYS ? `, and ${keys.length - SHOWN_KEYS} more` : ''}`;
+}
+
+/**
+ * Strict loading: every tensor of the file has a place in the adapter and every LoRA weight of the adapter is in
+ * the file; otherwise a StateDictError naming the first keys on each side with their shapes (file, model).
+ */
+export function checkAdapterFits(source: PeftStateSource, stateDict: Record<string, Tensor>, adapterName = 'default'): void {
+  const entries = adapterEntries(source, adapterName);
+  const hasPrefix = Object.keys(stateDict).some((k) => k.startsWith(PREFIX));
+  const given = new Map(Object.entries(stateDict).map(([k, t]) => [hasPrefix ? k : `${PREFIX}${k}`, t] as const));
+  const unexpected = [...given.keys()].filter((k) => !entries.has(k));
+  const missing = [...entries.keys()].filter((k) => !given.has(k) && entries.get(k)?.kind === 'lora');
+  if (unexpected.length === 0 && missing.length === 0) return;
+  const parts: string[] = [];
+  if (unexpected.length > 0) {
+    parts.push(`${unexpected.length} tensor(s) in the file have no place in the model: ${listed(unexpected, (k) => (given.get(k) as Tensor).shape)}`);
+  }
+  if (missing.length > 0) {
+    parts.push(`${missing.length} LoRA weight(s) of the model are not in the file and would stay uninitialised: ${listed(missing, (k) => (entries.get(k) as SavedEntry).tensor.shape)}`);
+  }
+  throw new StateDictError(
+    `adapter '${adapterName}' does not fit this model (was it trained for another model, or its target_modules edited?): ${parts.join('; ')}. ` +
+      'Load with strict: false to accept this (PEFT warns and continues).',
+  );
+}
+
 /**
  * Copies saved tensors into the adapter's live tensors. Shapes must match (StateDictError naming the key and both
  * shapes); a module_to_save with no tensors in the file is an error, as in PEFT. The input is not modified.
@@ -133,7 +164,10 @@ export function setPeftModelStateDict(source: PeftStateSource, stateDict: Record
   if (missingWrapped.length > 0) {
     throw new StateDictError(`modules_to_save: the adapter has no tensors for ${missingWrapped.join(', ')} (the config lists the module, so PEFT requires them)`);
   }
-  if (problems.length > 0) throw new StateDictError(`Error(s) in loading adapter '${adapterName}':\n\t${problems.join('\n\t')}`);
+  if (problems.length > 0) {
+    const count = `${problems.length} size mismatch${problems.length === 1 ? '' : 'es'}`;
+    throw new StateDictError(`Error(s) in loading adapter '${adapterName}' (${count}: were its r or target_modules changed?):\n\t${problems.join('\n\t')}`);
+  }
   noGrad(() => {
     for (const [key, entry] of entries) {
       const value = given.get(key);

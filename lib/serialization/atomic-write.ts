@@ -9,6 +9,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 /** The errors a folder fsync may give on file systems that do not support it. */
 const UNSUPPORTED_DIR_SYNC = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM', 'EACCES', 'EBADF']);
 
+/** The temporary files of writeFileAtomic (and `<file>.tmp-<pid>` of earlier releases) that a crash can leave. */
+export function isAtomicWriteTemp(fileName: string): boolean {
+  return /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/.test(fileName) || /\.tmp-\d+$/.test(fileName);
+}
+
 function tempPathFor(path: string): string {
   const target = resolve(path);
   return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
@@ -42,10 +47,23 @@ function syncFolderSync(folder: string): void {
   }
 }
 
+/** A failure to create the temporary file, told in terms of the path the caller gave. */
+function cannotWrite(path: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const folder = dirname(resolve(path));
+  const reason = code === 'ENOENT' ? `the folder ${folder} does not exist`
+    : code === 'EACCES' || code === 'EPERM' ? `no permission to write in ${folder}`
+    : code === 'ENOTDIR' ? `${folder} is not a folder`
+    : (error as Error).message;
+  return Object.assign(new Error(`cannot write ${path}: ${reason}`), { code });
+}
+
 /** Writes `path` atomically: `write` receives the file descriptor of a new, empty temporary file. */
 export async function writeFileAtomic(path: string, write: (fd: number) => Promise<void>): Promise<void> {
   const temp = tempPathFor(path);
-  const handle = await open(temp, 'wx', 0o666);
+  const handle = await open(temp, 'wx', 0o666).catch((error: unknown) => {
+    throw cannotWrite(path, error);
+  });
   let renamed = false;
   try {
     try {
@@ -74,7 +92,12 @@ export async function writeTextFileAtomic(path: string, text: string): Promise<v
 /** As writeFileAtomic, blocking. */
 export function writeFileAtomicSync(path: string, write: (fd: number) => void): void {
   const temp = tempPathFor(path);
-  const fd = openSync(temp, 'wx', 0o666);
+  let fd: number;
+  try {
+    fd = openSync(temp, 'wx', 0o666);
+  } catch (error) {
+    throw cannotWrite(path, error);
+  }
   let renamed = false;
   try {
     try {

@@ -11,5 +11,7 @@ export { planFile } from './layout.js';
 export type { FileLayout, PlannedTensor, TensorDescription } from './layout.js';
 export { SAFETENSORS_DTYPES, LOADABLE_DTYPES } from './dtypes.js';
 export type { SafetensorsDtype } from './dtypes.js';
-export { writeFileAtomic, writeFileAtomicSync, writeTextFileAtomic } from './atomic-write.js';
+export { writeFileAtomic, writeFileAtomicSync, writeTextFileAtomic, isAtomicWriteTemp } from './atomic-write.js';
+export { replaceFolder, replaceFolderSync, resolveFolder, recoverFolder, recoverFolders } from './replace-folder.js';
+export type { ReplaceFolderOptions } from './replace-folder.js';
 export type { TensorMap } from './tensors.js';

@@ -32,6 +32,8 @@ export interface RegistryOptions {
   warn?: (message: string) => void;
   /** When set, adapter paths must lie inside this folder. */
   adapterRoot?: string;
+  /** Refuse adapters that do not fit the model (PeftModel's strict loading). Default true. */
+  strict?: boolean;
 }
 
 export function checkAdapterName(name: unknown): string {
@@ -53,6 +55,7 @@ export class AdapterRegistry {
   #mutations: Promise<unknown> = Promise.resolve();
   readonly #warn: (message: string) => void;
   readonly #adapterRoot: string | null;
+  readonly #strict: boolean;
   /** Where and in which floating dtype the model's inputs are made. */
   readonly device: Device;
   readonly floatDtype: DType;
@@ -63,6 +66,7 @@ export class AdapterRegistry {
     this.floatDtype = model.dtype;
     this.#warn = options.warn ?? ((message) => process.emitWarning(message, 'PeftWarning'));
     this.#adapterRoot = options.adapterRoot ? resolve(options.adapterRoot) : null;
+    this.#strict = options.strict ?? true;
     model.eval();
   }
 
@@ -145,7 +149,7 @@ export class AdapterRegistry {
 
   async #loadAnother(peft: PeftModel, path: string, name: string, config: LoraConfig): Promise<void> {
     try {
-      await peft.loadAdapter(path, name, { config });
+      await peft.loadAdapter(path, name, { config, strict: this.#strict });
     } catch (error) {
       if (peft.peftConfig.has(name)) peft.deleteAdapter(name); // added, then its weights did not fit
       throw error;
@@ -159,7 +163,7 @@ export class AdapterRegistry {
   async #loadFirst(path: string, name: string, config: LoraConfig): Promise<PeftModel> {
     const parameters = new Map(this.#model.namedParameters());
     try {
-      return await PeftModel.fromPretrained(this.#model, path, { adapterName: name, config, warn: this.#warn });
+      return await PeftModel.fromPretrained(this.#model, path, { adapterName: name, config, warn: this.#warn, strict: this.#strict });
     } catch (error) {
       const now = this.#model.namedParameters();
       if (now.length !== parameters.size || now.some(([key, p]) => parameters.get(key) !== p)) await this.#reloadModel();

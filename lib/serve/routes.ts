@@ -77,10 +77,17 @@ async function addAdapter(context: ServeContext, request: IncomingMessage): Prom
   } catch (error) {
     // an adapter that does not fit this model (no matching modules, wrong shapes, a broken file) is the caller's
     if (error instanceof PeftError || error instanceof StateDictError || error instanceof SafetensorsError) {
-      throw badRequest(`cannot load adapter ${JSON.stringify(body.name)} from ${String(body.path)}: ${error.message.split('\n')[0]}`);
+      throw badRequest(`cannot load adapter ${JSON.stringify(body.name)} from ${String(body.path)}: ${oneLine(error.message)}`);
     }
     throw error;
   }
+}
+
+/** A multi-line message (a size mismatch per line) as one line, the first lines kept. */
+function oneLine(message: string, maxLines = 8): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const kept = lines.slice(0, maxLines).join(' ');
+  return lines.length > maxLines ? `${kept} (and ${lines.length - maxLines} more lines)` : kept;
 }
 
 export const ROUTES: Route[] = [

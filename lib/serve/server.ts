@@ -113,7 +113,7 @@ export interface ServeOptions extends ServerOptions, RegistryOptions {
 
 /** Loads the model and adapters, then serves them; close() also frees the model. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const registry = await AdapterRegistry.open(options.model, { warn: options.warn, adapterRoot: options.adapterRoot });
+  const registry = await AdapterRegistry.open(options.model, { warn: options.warn, adapterRoot: options.adapterRoot, strict: options.strict });
   try {
     for (const [name, path] of options.adapters ?? []) await registry.load(name, path);
     const running = await startServer(registry, options);

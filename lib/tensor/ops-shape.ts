@@ -1,7 +1,7 @@
 // Conversion, views, indexing and joining, as Tensor methods and free functions.
 import { N, type Handle } from '../binding.js';
 import { intArg, intsArg, optIntArg, tensorArg, tensorsArg } from './check.js';
-import { checkDevice, checkDtype, type Device, type DType } from './dtype.js';
+import { checkDevice, checkDtype, type Device, DTYPES, type DType } from './dtype.js';
 import { TorchError } from '../errors.js';
 import { describe, operand, Tensor, wrap, wrapAll } from './tensor.js';
 
@@ -60,6 +60,9 @@ const dims = (xs: number[], what: string): number[] =>
 P.to = function (target) {
   if (typeof target !== 'string' && (typeof target !== 'object' || target === null)) {
     throw new TorchError(`to: target: expected a dtype, a device or { dtype, device, copy }, got ${describe(target)}`);
+  }
+  if (typeof target === 'string' && !(DTYPES as readonly string[]).includes(target) && !/^(cpu|cuda(:\d+)?)$/.test(target)) {
+    throw new TorchError(`to: expected a dtype (${DTYPES.join(', ')}) or a device (cpu, cuda, cuda:N), got ${JSON.stringify(target)}`);
   }
   const spec = typeof target === 'string' ? (target.startsWith('cpu') || target.startsWith('cuda') ? { device: target as Device } : { dtype: target as DType }) : target;
   const dtype = spec.dtype === undefined ? null : checkDtype(spec.dtype);

@@ -1,4 +1,4 @@
-// Process-wide settings: seed, intra-op threads, versions, CUDA.
+// Process-wide settings: seed, intra-op threads, versions, CUDA, NNPACK.
 import { availableParallelism } from 'node:os';
 import { libtorchInfo, N } from '../binding.js';
 import { TorchError } from '../errors.js';
@@ -46,4 +46,18 @@ export const cuda = {
   },
 };
 
+/**
+ * NNPACK (one of ATen's conv2d paths) where the CPU supports it; where it does not, ATen would print "Could not
+ * initialize NNPACK! Reason: Unsupported hardware." on every convolution, so it is turned off once at load.
+ */
+export const nnpack = {
+  isAvailable(): boolean {
+    return N.nnpackAvailable() as boolean;
+  },
+  isEnabled(): boolean {
+    return N.nnpackEnabled() as boolean;
+  },
+};
+
 setNumThreads(defaultThreads());
+if (typeof N.nnpackAvailable === "function" && !nnpack.isAvailable()) N.setNnpackEnabled(false); // TEMP-GUARD

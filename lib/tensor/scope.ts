@@ -13,8 +13,29 @@ export function setOwnedCheck(check: (value: unknown) => value is Owned): void {
   isOwned = check;
 }
 
+/** Tensors made while a disposeIfThrows(fn) runs, kept ones (parameters) included. */
+const guards: Set<Owned>[] = [];
+
 export function track(value: Owned): void {
   scopes[scopes.length - 1]?.add(value);
+  for (const guard of guards) guard.add(value);
+}
+
+/**
+ * Runs fn (synchronous, e.g. a model constructor); if it throws, every tensor it made is disposed, parameters
+ * and other kept tensors included, so a constructor that fails halfway leaks nothing. On success nothing changes.
+ */
+export function disposeIfThrows<T>(fn: () => T): T {
+  const created = new Set<Owned>();
+  guards.push(created);
+  try {
+    return fn();
+  } catch (error) {
+    for (const t of created) if (!t.disposed) t.dispose();
+    throw error;
+  } finally {
+    guards.splice(guards.indexOf(created), 1);
+  }
 }
 
 /** Removes a tensor from every open scope so that it outlives them (parameters, caches). */

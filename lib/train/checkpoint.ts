@@ -1,12 +1,14 @@
 // Training checkpoints: the trainable weights, the optimizer state, the scheduler and the data position,
-// in <outputDir>/checkpoint-<step>/. The folder is written under a temporary name and renamed when
-// complete, so a checkpoint folder that exists is always whole.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// in <outputDir>/checkpoint-<step>/. The folder is replaced as a whole (serialization/replace-folder.ts), so a
+// checkpoint folder that exists is always whole, and what a killed save left is cleaned by the next one.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TorchError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import type { OptimizerMeta } from '../optim/optimizer.js';
+import { writeFileAtomicSync } from '../serialization/atomic-write.js';
 import { loadWithMetadataSync } from '../serialization/load.js';
+import { recoverFolders, replaceFolderSync } from '../serialization/replace-folder.js';
 import { saveSync } from '../serialization/save.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -47,22 +49,18 @@ export function checkpointPath(outputDir: string, step: number): string {
 /** Writes checkpoint-<step> atomically and keeps only the newest `keep` checkpoints (default 2). */
 export function saveCheckpoint(outputDir: string, parts: CheckpointParts, state: Omit<TrainerState, 'format' | 'scheduler'>, keep = 2): string {
   mkdirSync(outputDir, { recursive: true });
+  recoverFolders(outputDir);
   const final = checkpointPath(outputDir, state.step);
-  const partial = join(outputDir, `.checkpoint-${state.step}.partial-${process.pid}`);
-  rmSync(partial, { recursive: true, force: true });
-  mkdirSync(partial);
-  try {
-    saveSync(join(partial, WEIGHTS), Object.fromEntries(trainableParameters(parts.model)), { format: CHECKPOINT_FORMAT });
+  replaceFolderSync(final, (staging) => {
+    saveSync(join(staging, WEIGHTS), Object.fromEntries(trainableParameters(parts.model)), { format: CHECKPOINT_FORMAT });
     const optimizerState = parts.optimizer.stateDict();
-    saveSync(join(partial, OPTIMIZER), optimizerState.tensors, { optimizer: JSON.stringify(optimizerState.meta) });
+    saveSync(join(staging, OPTIMIZER), optimizerState.tensors, { optimizer: JSON.stringify(optimizerState.meta) });
     const full: TrainerState = { format: CHECKPOINT_FORMAT, ...state, scheduler: parts.scheduler?.stateDict() ?? null };
-    writeFileSync(join(partial, STATE), `${JSON.stringify(full, null, 2)}\n`);
-    if (existsSync(final)) rmSync(final, { recursive: true, force: true });
-    renameSync(partial, final);
-  } catch (error) {
-    rmSync(partial, { recursive: true, force: true });
-    throw error;
-  }
+    const text = Buffer.from(`${JSON.stringify(full, null, 2)}\n`);
+    writeFileAtomicSync(join(staging, STATE), (fd) => {
+      for (let done = 0; done < text.length; ) done += writeSync(fd, text, done, text.length - done, done);
+    });
+  });
   for (const old of listCheckpoints(outputDir).slice(0, -Math.max(1, keep))) rmSync(old.path, { recursive: true, force: true });
   return final;
 }
@@ -70,6 +68,7 @@ export function saveCheckpoint(outputDir: string, parts: CheckpointParts, state:
 /** Complete checkpoints in outputDir, oldest first. */
 export function listCheckpoints(outputDir: string): { step: number; path: string }[] {
   if (!existsSync(outputDir)) return [];
+  recoverFolders(outputDir);
   return readdirSync(outputDir)
     .map((name) => /^checkpoint-(\d+)$/.exec(name))
     .filter((m): m is RegExpExecArray => m !== null && existsSync(join(outputDir, m[0], STATE)))
@@ -122,4 +121,23 @@ export function loadCheckpoint(checkpointDir: string, parts: CheckpointParts): T
     for (const t of [...Object.values(weights), ...Object.values(optimizer.tensors)]) t.dispose();
   }
   return state;
+}
+
+/**
+ * A new run (no resume) refuses an output folder with anything in it, as transformers' Trainer scripts do: an
+ * earlier run's newer checkpoints would prune the new ones and a later resume would continue the old run. With
+ * overwrite, the earlier run's checkpoints are removed first.
+ */
+export function prepareOutputDir(outputDir: string, options: { resume: boolean; overwrite: boolean }): void {
+  if (options.resume || !existsSync(outputDir)) return;
+  const entries = readdirSync(outputDir).filter((name) => !name.startsWith('.'));
+  if (entries.length === 0) return;
+  if (!options.overwrite) {
+    throw new TorchError(
+      `train: output folder ${outputDir} is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); ` +
+        'resume the run there (resume: true), choose another folder, or pass overwriteOutputDir: true (train.json: "overwrite_output_dir": true)',
+    );
+  }
+  recoverFolders(outputDir);
+  for (const old of listCheckpoints(outputDir)) rmSync(old.path, { recursive: true, force: true });
 }

@@ -2,7 +2,7 @@
 export { train, type TrainOptions, type TrainResult } from './trainer.js';
 export { DataLoader, type Batch, type DataLoaderOptions, type LoaderPosition } from './data-loader.js';
 export { evaluate, defaultLoss, defaultInputs, type EvaluateOptions, type EvaluateResult } from './evaluate.js';
-export { saveCheckpoint, loadCheckpoint, latestCheckpoint, listCheckpoints, readTrainerState, trainableParameters, type TrainerState } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, latestCheckpoint, listCheckpoints, prepareOutputDir, readTrainerState, trainableParameters, type TrainerState } from './checkpoint.js';
 export { ProgressBar, formatDuration, type ProgressOptions, type ProgressStream, type ProgressUpdate } from './progress.js';
 export { MetricsLog, readMetrics, type MetricsRecord } from './metrics.js';
 export { chartsFromMetrics, renderChartSvg, renderPlotsHtml, writePlots, type Chart, type Series } from './plots.js';

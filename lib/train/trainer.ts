@@ -5,7 +5,7 @@ import { TorchError } from '../errors.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { manualSeed } from '../tensor/runtime.js';
 import { scope } from '../tensor/scope.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, trainableParameters } from './checkpoint.js';
+import { latestCheckpoint, loadCheckpoint, prepareOutputDir, saveCheckpoint, trainableParameters } from './checkpoint.js';
 import type { DataLoader } from './data-loader.js';
 import { defaultInputs, defaultLoss, evaluate, LABELS, type EvaluateResult } from './evaluate.js';
 import { MetricsLog, type MetricsRecord } from './metrics.js';
@@ -41,6 +41,8 @@ export interface TrainOptions {
   keepCheckpoints?: number;
   /** true: continue from the latest checkpoint in outputDir, if any; a path: from that checkpoint. */
   resume?: boolean | string;
+  /** Without resume, a non-empty outputDir is an error unless this is true (then its old checkpoints are removed). */
+  overwriteOutputDir?: boolean;
   /** Progress bar on stderr (default), on another stream, or off (false). */
   progress?: boolean | ProgressStream;
   progressLabel?: string;
@@ -91,6 +93,7 @@ export function train(options: TrainOptions): TrainResult {
   const trainable = trainableParameters(model);
   if (trainable.length === 0) throw new TorchError('train: the model has no trainable parameters (none requires grad)');
 
+  if (options.outputDir) prepareOutputDir(options.outputDir, { resume: Boolean(options.resume), overwrite: options.overwriteOutputDir === true });
   let resumedFrom: string | null = null;
   if (options.resume) {
     if (typeof options.resume === 'string') resumedFrom = options.resume;
