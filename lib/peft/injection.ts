@@ -18,6 +18,7 @@ import { matchModulesToSave } from './modules-to-save-matching.js';
 import { ParameterToSave } from './parameter-to-save.js';
 import { rankAndAlphaFor } from './patterns.js';
 import { TrainableTokensLayer, TrainableTokensWrapper } from './trainable-tokens.js';
+import { checkWeightTying, refuseUnsupportedVariants } from './variants.js';
 
 /** Auxiliary wrappers living outside the module tree (bare parameters), keyed by parameter path. */
 export type ParameterWrappers = Map<string, ParameterToSave>;
@@ -46,11 +47,7 @@ export function describeModel(model: Module): FindTargetsModel {
 }
 
 function layerOptions(config: LoraConfig, key: string): LoraLayerOptions {
-  if (config.lora_bias) throw new PeftError('LoraConfig.lora_bias: expected false (lora_bias is not supported by node-peft), got true');
   const init = config.init_lora_weights;
-  if (init !== true && init !== false && init !== 'gaussian') {
-    throw new PeftError(`LoraConfig.init_lora_weights: expected true, false or "gaussian" (node-peft does not implement ${JSON.stringify(init)}), got ${JSON.stringify(init)}`);
-  }
   const rankAndAlpha = rankAndAlphaFor(config, key);
   return {
     r: rankAndAlpha.r,
@@ -59,7 +56,13 @@ function layerOptions(config: LoraConfig, key: string): LoraLayerOptions {
     useRslora: config.use_rslora,
     initLoraWeights: init as InitLoraWeights,
     useDora: config.use_dora,
+    loraBias: config.lora_bias,
+    alora: config.alora_invocation_tokens !== null,
   };
+}
+
+function tiedParametersOf(model: Module): [string, string][] {
+  return 'tiedParameters' in model && typeof model.tiedParameters === 'function' ? (model.tiedParameters() as [string, string][]) : [];
 }
 
 function createLoraLayer(name: string, module: Module, config: LoraConfig, warn: (m: string) => void): LoraLayer {
@@ -98,10 +101,8 @@ export interface InjectOptions {
 /** Adds adapter `adapterName` to `model` in place (new layers start with it active; existing ones keep theirs). */
 export function injectAdapter(model: Module, config: LoraConfig, adapterName: string, options: InjectOptions): void {
   const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'PeftWarning'));
-  if (config.target_parameters !== null && config.target_parameters.length > 0) {
-    throw new PeftError('LoraConfig.target_parameters: expected null (not supported by node-peft; list the module in target_modules)');
-  }
-  if (config.layer_replication !== null) throw new PeftError('LoraConfig.layer_replication: expected null (not supported by node-peft)');
+  refuseUnsupportedVariants(config);
+  checkWeightTying(config, tiedParametersOf(model), warn);
   const selection = findTargets(config, describeModel(model));
   for (const message of selection.warnings) warn(message);
   config.target_modules = selection.resolvedTargetModules;
@@ -113,6 +114,9 @@ export function injectAdapter(model: Module, config: LoraConfig, adapterName: st
       module.updateLayer(adapterName, layerConfig, initialize);
       module.setAdapter(module.activeAdapters);
       continue;
+    }
+    if (config.lora_bias && !module.paramOrNull('bias')) {
+      warn(`\`lora_bias=True\` was passed but the targeted layer of type ${module.constructor.name} has no bias. This means that merging LoRA weights won't be possible.`);
     }
     const layer = createLoraLayer(name, module, config, warn);
     layer.updateLayer(adapterName, layerConfig, initialize);
@@ -200,7 +204,7 @@ function wrapTrainableTokens(model: Module, config: LoraConfig, adapterName: str
 
 /** Layers tied to the embedding (lm_head sharing its matrix) follow its adapter, as PEFT does. */
 function wrapTiedLayers(model: Module, embeddingName: string, embeddingWrapper: TrainableTokensWrapper, adapterName: string): void {
-  const tied = 'tiedParameters' in model && typeof model.tiedParameters === 'function' ? (model.tiedParameters() as [string, string][]) : [];
+  const tied = tiedParametersOf(model);
   for (const [tiedPath, source] of tied) {
     if (source !== `${embeddingName}.weight`) continue;
     const layerName = tiedPath.slice(0, -'.weight'.length);

@@ -8,10 +8,9 @@ import type { Module } from '../nn/module.js';
 import { load, loadSync, save } from '../serialization/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { LoraConfig, loraConfigToJson, loraConfigToObject, parseLoraConfig } from './config.js';
+import { cloneLoraConfig, LoraConfig, loraConfigToJson, parseLoraConfig } from './config.js';
+import type { AdapterHost } from './host.js';
 import { convertVitEntries, convertVitName, type KeyFormat, RENAMED_MODEL_TYPES } from './key-formats.js';
-import { PeftModel, type PeftModelOptions } from './peft-model.js';
-import type { LoraLayer } from './layers/lora-layer.js';
 import { getPeftModelStateDict, PREFIX, setPeftModelStateDict, type SetStateDictResult } from './state-dict.js';
 
 export const CONFIG_NAME = 'adapter_config.json';
@@ -47,8 +46,8 @@ function hasEraNames(model: Module): boolean {
 }
 
 /** A copy of the config as written: inference_mode true, auto_mapping when task_type is null, names per keyFormat. */
-function configToWrite(peft: PeftModel, config: LoraConfig, keyFormat: KeyFormat): LoraConfig {
-  const out = new LoraConfig(loraConfigToObject(config) as Partial<LoraConfig>, { warn: () => undefined });
+function configToWrite(peft: AdapterHost, config: LoraConfig, keyFormat: KeyFormat): LoraConfig {
+  const out = cloneLoraConfig(config);
   out.inference_mode = true;
   if (out.task_type === null) {
     const type = modelType(peft.model);
@@ -73,7 +72,7 @@ async function writeTextAtomic(path: string, text: string): Promise<void> {
 }
 
 /** Writes each selected adapter as PEFT's save_pretrained does. */
-export async function savePretrained(peft: PeftModel, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
+export async function savePretrained(peft: AdapterHost, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
   const names = options.selectedAdapters ?? [...peft.peftConfig.keys()];
   const keyFormat = options.keyFormat ?? 'transformers5';
   if (keyFormat !== 'transformers5' && keyFormat !== 'transformers4') {
@@ -134,14 +133,14 @@ async function readWeights(dir: string): Promise<Record<string, Tensor>> {
  * The adapter was added with uninitialised LoRA tensors (loading): copies the saved tensors in; a LoRA layer the file
  * has no tensors for is initialised as a fresh adapter first (and what the file does hold is copied in again).
  */
-function applyWeights(peft: PeftModel, adapterName: string, tensors: Record<string, Tensor>): SetStateDictResult {
+export function applyWeights(peft: AdapterHost, adapterName: string, tensors: Record<string, Tensor>): SetStateDictResult {
   try {
     let result = setPeftModelStateDict(peft, tensors, adapterName);
     const missingLora = result.missingKeys.filter((k) => k.includes('lora_'));
     if (missingLora.length > 0) {
       peft.warn(`Found missing adapter keys while loading the checkpoint: ${missingLora.join(', ')}`);
       const layers = new Set(missingLora.map((k) => k.slice(PREFIX.length, k.indexOf('.lora_'))));
-      for (const path of layers) (peft.model.getSubmodule(path) as LoraLayer).resetLoraParameters(adapterName);
+      for (const [path, carrier] of peft.carriers()) if (layers.has(path)) carrier.resetAdapter(adapterName);
       result = setPeftModelStateDict(peft, tensors, adapterName);
     }
     for (const message of result.warnings) peft.warn(message);
@@ -151,11 +150,17 @@ function applyWeights(peft: PeftModel, adapterName: string, tensors: Record<stri
   }
 }
 
-/** Loads another adapter from dir (not activated; frozen unless isTrainable). PEFT's load_adapter. */
-export async function loadAdapter(peft: PeftModel, dir: string, adapterName: string, options: LoadAdapterOptions = {}): Promise<SetStateDictResult> {
-  const config = options.config ?? (await readAdapterConfig(dir, peft.warn));
-  const tensors = convertLegacyAdapter(peft.model, config, await readWeights(dir));
+/** An adapter folder read for a model: its config (a copy of options.config if given) and tensors, legacy names converted. */
+export async function readAdapter(model: Module, dir: string, options: LoadAdapterOptions & { warn?: (m: string) => void }): Promise<{ config: LoraConfig; tensors: Record<string, Tensor> }> {
+  const config = options.config ? cloneLoraConfig(options.config) : await readAdapterConfig(dir, options.warn);
+  const tensors = convertLegacyAdapter(model, config, await readWeights(dir));
   config.inference_mode = !(options.isTrainable ?? false);
+  return { config, tensors };
+}
+
+/** Loads another adapter from dir (not activated; frozen unless isTrainable). PEFT's load_adapter. */
+export async function loadAdapter(peft: AdapterHost, dir: string, adapterName: string, options: LoadAdapterOptions = {}): Promise<SetStateDictResult> {
+  const { config, tensors } = await readAdapter(peft.model, dir, { ...options, warn: peft.warn });
   try {
     peft.addAdapter(adapterName, config, { loading: true });
   } catch (error) {
@@ -165,31 +170,13 @@ export async function loadAdapter(peft: PeftModel, dir: string, adapterName: str
   try {
     return applyWeights(peft, adapterName, tensors);
   } catch (error) {
-    peft.deleteAdapter(adapterName);
+    peft.discardAdapter(adapterName);
     throw error;
   }
 }
 
-export interface FromPretrainedOptions extends LoadAdapterOptions, PeftModelOptions {
+export interface FromPretrainedOptions extends LoadAdapterOptions {
   adapterName?: string;
-}
-
-/** base model + adapter folder → PeftModel (frozen and in eval mode unless isTrainable), as PEFT's from_pretrained. */
-export async function fromPretrained<M extends Module>(model: M, dir: string, options: FromPretrainedOptions = {}): Promise<PeftModel<M>> {
-  const adapterName = options.adapterName ?? 'default';
-  const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'PeftWarning'));
-  const config = options.config ?? (await readAdapterConfig(dir, warn));
-  const tensors = convertLegacyAdapter(model, config, await readWeights(dir));
-  const isTrainable = options.isTrainable ?? false;
-  config.inference_mode = !isTrainable;
-  let peft: PeftModel<M>;
-  try {
-    peft = new PeftModel(model, config, adapterName, { warn, loading: true });
-  } catch (error) {
-    for (const t of Object.values(tensors)) t.dispose();
-    throw error;
-  }
-  applyWeights(peft, adapterName, tensors);
-  if (!isTrainable) peft.eval();
-  return peft;
+  /** Where PEFT-style warnings go (default: process.emitWarning). */
+  warn?: (message: string) => void;
 }

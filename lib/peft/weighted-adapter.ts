@@ -8,9 +8,9 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LoraConfig, loraConfigToObject } from './config.js';
 import { LoraEmbedding } from './layers/lora-embedding.js';
-import type { LoraLayer } from './layers/lora-layer.js';
+import { LoraLayer } from './layers/lora-layer.js';
 import { LoraLinear } from './layers/lora-linear.js';
-import type { PeftModel } from './peft-model.js';
+import type { AdapterHost } from './host.js';
 
 export type CombinationType = 'linear' | 'cat' | 'svd';
 
@@ -54,7 +54,7 @@ function newRankFor(configs: LoraConfig[], combination: CombinationType, options
  * B' = Σ√|wᵢsᵢ|·Bᵢ. 'cat': rank Σrᵢ, A' = [wᵢsᵢ·Aᵢ] stacked, B' = [Bᵢ] side by side (exactly Σ wᵢΔWᵢ).
  * 'svd': Σ wᵢΔWᵢ truncated to svdRank by SVD. The new config has r = lora_alpha = new rank (scaling 1).
  */
-export function addWeightedAdapter(peft: PeftModel, adapters: string[], weights: number[], adapterName: string,
+export function addWeightedAdapter(peft: AdapterHost, adapters: string[], weights: number[], adapterName: string,
   combinationType: CombinationType = 'svd', options: WeightedAdapterOptions = {}): void {
   if (peft.peftConfig.has(adapterName)) return;
   if (adapters.length === 0 || adapters.length !== weights.length) {
@@ -80,8 +80,8 @@ export function addWeightedAdapter(peft: PeftModel, adapters: string[], weights:
     { warn: () => undefined },
   );
   peft.addAdapter(adapterName, config);
-  for (const [, layer] of peft.loraLayers()) {
-    if (!layer.hasAdapter(adapterName)) continue;
+  for (const [, layer] of peft.carriers()) {
+    if (!(layer instanceof LoraLayer) || !layer.hasAdapter(adapterName)) continue;
     const present = adapters.map((name, i) => ({ name, weight: weights[i] })).filter(({ name }) => layer.hasAdapter(name));
     const [targetA, targetB] = pair(layer, adapterName);
     noGrad(() => scope(() => {

@@ -4,8 +4,10 @@ import { ModuleDict, ParameterDict } from '../../nn/containers.js';
 import { Conv2d } from '../../nn/conv.js';
 import { kaimingUniform_, normal_, zeros_ } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
-import type { InitLoraWeights } from './lora-layer.js';
 import type { Module } from '../../nn/module.js';
+
+/** init_lora_weights values a layer implements itself. */
+export type InitLoraWeights = boolean | 'gaussian';
 
 /** The dict registered on owner under name, creating an empty one the first time. */
 export function moduleDictOf(owner: Module, name: string): ModuleDict {
@@ -73,5 +75,8 @@ export function initFactorLayers(A: DeferredInitLinear | DeferredInitConv2d, B: 
   B.defaultInit();
   if (init === true) kaimingUniform_(A.weight, { a: Math.sqrt(5) });
   else if (init === 'gaussian') normal_(A.weight, 0, 1 / r);
-  if (init !== false) zeros_(B.weight);
+  if (init !== false) {
+    zeros_(B.weight);
+    if (B.bias) zeros_(B.bias);
+  }
 }

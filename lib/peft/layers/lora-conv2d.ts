@@ -22,6 +22,7 @@ type ConvLike = Module & {
 
 export class LoraConv2d extends LoraLayer {
   readonly adapterLayerNames = ['lora_A', 'lora_B', 'lora_magnitude_vector'] as const;
+  protected override readonly supportsLoraBias = true;
 
   constructor(baseLayer: Module) {
     super(baseLayer);
@@ -42,7 +43,7 @@ export class LoraConv2d extends LoraLayer {
     const factory = { dtype: adapterDtype(weight.dtype), device: weight.device };
     const A = new DeferredInitConv2d(inChannels, r, [kh, kw], { stride: base.stride ?? 1, padding: base.padding ?? 0, bias: false, ...factory });
     moduleDictOf(this, 'lora_A').set(adapterName, A);
-    moduleDictOf(this, 'lora_B').set(adapterName, new DeferredInitConv2d(r, out, 1, { bias: false, ...factory }));
+    moduleDictOf(this, 'lora_B').set(adapterName, new DeferredInitConv2d(r, out, 1, { bias: this.setting(adapterName).loraBias, ...factory }));
   }
 
   protected initLoraTensors(adapterName: string, init: InitLoraWeights, r: number): void {
@@ -50,10 +51,17 @@ export class LoraConv2d extends LoraLayer {
   }
 
   protected loraParameters(adapterName: string): [string, Parameter][] {
-    return [
+    const out: [string, Parameter][] = [
       [`lora_A.${adapterName}.weight`, this.#conv('lora_A', adapterName).weight],
       [`lora_B.${adapterName}.weight`, this.#conv('lora_B', adapterName).weight],
     ];
+    const bias = this.loraBiasOf(adapterName);
+    if (bias) out.push([`lora_B.${adapterName}.bias`, bias]);
+    return out;
+  }
+
+  protected override loraBiasOf(adapterName: string): Parameter | null {
+    return this.#conv('lora_B', adapterName).bias;
   }
 
   /** B(A(dropout(x)))·scaling. */
