@@ -11,6 +11,7 @@ import { forwardAloraOffsets, withAloraOffsets } from './alora.js';
 import type { AdapterCarrier } from './carrier.js';
 import { cloneLoraConfig, type LoraConfig } from './config.js';
 import { type AdapterHost, collectCarriers } from './host.js';
+import { hotswapAdapter } from './hotswap.js';
 import { injectAdapter, type ParameterWrappers } from './injection.js';
 import { type LoraLayer, loraLayersOf, type MergeOptions } from './layers/lora-layer.js';
 import { BASE_ROW, withAdapterNames } from './mixed-batch.js';
@@ -130,7 +131,7 @@ export class PeftModel<M extends Module = Module> extends Module implements Adap
     return this.loraLayers().map(([name]) => name);
   }
 
-  /** The wrapped model's forward (its output type), with PEFT's `adapter_names` for mixed batches. */
+  /** The wrapped model's forward (its output type); PEFT's `adapter_names` (mixed batches), aLoRA offsets. */
   forward(inputs: PeftForwardInputs): ForwardResult<M> {
     const { adapter_names: adapterNames, alora_offsets: given, ...rest } = inputs;
     const model = this.model as unknown as Forwardable;
@@ -362,6 +363,12 @@ export class PeftModel<M extends Module = Module> extends Module implements Adap
   loadAdapter(dir: string, adapterName: string, options: LoadAdapterOptions = {}): Promise<SetStateDictResult> {
     this.#checkLive();
     return loadAdapter(this, dir, adapterName, options);
+  }
+
+  /** Replaces an adapter's LoRA weights in place by those saved in dir (PEFT's hotswap_adapter; see hotswap.ts). */
+  hotswapAdapter(dir: string, adapterName = this.activeAdapter): Promise<void> {
+    this.#checkLive();
+    return hotswapAdapter(this, dir, adapterName);
   }
 
   addWeightedAdapter(adapters: string[], weights: number[], adapterName: string, combinationType: CombinationType = 'svd',

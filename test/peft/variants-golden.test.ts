@@ -1,10 +1,11 @@
 // Golden cases PEFT 0.21 wrote (scripts/fixtures/peft_variants.py): aLoRA (forward and generation), lora_bias
-// (forward, merged, saved keys), two adapters active at once. node-peft reproduces PEFT's logits (≤ 1e-4) and ids.
+// (forward, merged, saved keys), two adapters active at once, add_weighted_adapter of every combination type. node-peft reproduces PEFT's logits (≤ 1e-4) and ids.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { models, PeftModel, safetensors, type Tensor } from '../../lib/index.js';
+import { models, PeftModel, safetensors, torch, type Tensor } from '../../lib/index.js';
+import type { CombinationType } from '../../lib/peft/weighted-adapter.js';
 import { generate, type CausalLM } from '../../lib/models/generation.js';
 import { FIXTURES } from './golden.js';
 
@@ -63,7 +64,7 @@ describe('aLoRA (alora_invocation_tokens)', () => {
   it('generation with a KV cache keeps the adapter on after the invocation: the same ids as PEFT\'s generate', async () => {
     const { peft, inputs, expected, manifest } = await loadCase('alora');
     const { rows, max_new_tokens } = manifest.generate!;
-    const prompt = inputs.input_ids.indexSelect(0, (await import('../../lib/index.js')).torch.tensor(rows, { dtype: 'int64' }));
+    const prompt = inputs.input_ids.indexSelect(0, torch.tensor(rows, { dtype: 'int64' }));
     const out = generate(peft as unknown as CausalLM, { input_ids: prompt }, { max_new_tokens, pad_token_id: 0 });
     expect(ids(out)).toEqual(ids(expected.generated));
     expect(ids(expected.generated)).not.toEqual(ids(expected.generated_base));
@@ -120,5 +121,74 @@ describe('two adapters active at once', () => {
     peft.unmergeAdapter();
     peft.setAdapter('first');
     expect(maxAbsDiff(logits(peft, inputs), expected.logits_first)).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
+interface WeightedRun {
+  combination_type: CombinationType;
+  seed: number;
+  density: number;
+  majority_sign_method: 'total' | 'frequency';
+  weights: number[];
+}
+
+describe('addWeightedAdapter: every combination type PEFT 0.21 has, seeded as PEFT (DARE masks from the same generator)', () => {
+  const manifest = JSON.parse(readFileSync(join(VARIANTS, 'weighted_adapters', 'manifest.json'), 'utf8')) as Manifest & { runs: WeightedRun[] };
+  for (const run of manifest.runs) {
+    it(`${run.combination_type}: PEFT's logits`, async () => {
+      const { peft, inputs, expected } = await loadCase('weighted_adapters');
+      const name = `combined_${run.combination_type}`;
+      torch.manualSeed(run.seed);
+      peft.addWeightedAdapter(['a', 'b'], run.weights, name, run.combination_type, { density: run.density, majoritySignMethod: run.majority_sign_method });
+      peft.setAdapter(name);
+      expect(maxAbsDiff(logits(peft, inputs), expected[`logits.${run.combination_type}`])).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxAbsDiff(logits(peft, inputs), peft.disableAdapter(() => logits(peft, inputs)))).toBeGreaterThan(1e-3);
+    });
+  }
+
+  it('different seeds draw different DARE masks (the seed matters, so matching PEFT is not luck)', async () => {
+    const { peft, inputs } = await loadCase('weighted_adapters');
+    const out: Tensor[] = [];
+    for (const seed of [1, 2]) {
+      torch.manualSeed(seed);
+      peft.addWeightedAdapter(['a', 'b'], [0.7, -0.4], `dare_${seed}`, 'dare_linear', { density: 0.5 });
+      peft.setAdapter(`dare_${seed}`);
+      out.push(logits(peft, inputs));
+    }
+    expect(maxAbsDiff(out[0], out[1])).toBeGreaterThan(1e-4);
+  });
+
+  it('needs a density for the pruning types', async () => {
+    const { peft } = await loadCase('weighted_adapters');
+    expect(() => peft.addWeightedAdapter(['a', 'b'], [1, 1], 'x', 'ties')).toThrow(/density is required/);
+  });
+});
+
+describe('hotswapAdapter (PEFT\'s hotswap_adapter)', () => {
+  it('swaps in a smaller-rank adapter with fewer targets, then a larger one: PEFT\'s logits, and the same as loading each fresh', async () => {
+    const { peft, inputs, expected } = await loadCase('hotswap');
+    expect(maxAbsDiff(logits(peft, inputs), expected['logits.first'])).toBeLessThanOrEqual(TOLERANCE);
+    const layersBefore = peft.loraLayers().map(([, layer]) => layer);
+    for (const name of ['smaller', 'larger']) {
+      await peft.hotswapAdapter(join(VARIANTS, 'hotswap', name), 'default');
+      expect(maxAbsDiff(logits(peft, inputs), expected[`logits.${name}`]), name).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxAbsDiff(expected[`logits.${name}`], expected[`logits.${name}_loaded`]), name).toBeLessThanOrEqual(TOLERANCE);
+    }
+    expect(peft.loraLayers().map(([, layer]) => layer)).toEqual(layersBefore); // no re-injection
+  });
+
+  it('refuses an adapter targeting layers the model has no LoRA on, or with another use_rslora; a merged adapter', async () => {
+    const { peft } = await loadCase('hotswap');
+    const other = join(scratch, 'other-targets');
+    const { getPeftModel, LoraConfig } = await import('../../lib/index.js');
+    const base = await models.fromPretrained(join(FIXTURES, 'peft-golden/07_llama_two_named_adapters/base'));
+    await getPeftModel(base, new LoraConfig({ r: 4, lora_alpha: 8, target_modules: ['k_proj'] }), 'default', { warn: () => undefined }).savePretrained(other);
+    await expect(peft.hotswapAdapter(other, 'default')).rejects.toThrow(/unexpected keys found: .*k_proj/);
+    const rslora = join(scratch, 'rslora');
+    const base2 = await models.fromPretrained(join(FIXTURES, 'peft-golden/07_llama_two_named_adapters/base'));
+    await getPeftModel(base2, new LoraConfig({ r: 4, lora_alpha: 8, target_modules: ['q_proj'], use_rslora: true }), 'default', { warn: () => undefined }).savePretrained(rslora);
+    await expect(peft.hotswapAdapter(rslora, 'default')).rejects.toThrow(/Configs are incompatible: for use_rslora/);
+    peft.mergeAdapter();
+    await expect(peft.hotswapAdapter(join(VARIANTS, 'hotswap', 'smaller'), 'default')).rejects.toThrow(/currently merged/);
   });
 });
