@@ -10,6 +10,7 @@ import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cloneLoraConfig, LoraConfig, loraConfigToJson, parseLoraConfig } from './config.js';
 import type { AdapterHost } from './host.js';
+import { convertMutatedInit } from './init-conversion.js';
 import { convertVitEntries, convertVitName, type KeyFormat, RENAMED_MODEL_TYPES } from './key-formats.js';
 import { getPeftModelStateDict, PREFIX, setPeftModelStateDict, type SetStateDictResult } from './state-dict.js';
 
@@ -21,6 +22,11 @@ export interface SavePretrainedOptions {
   selectedAdapters?: string[];
   /** 'transformers4': ViT keys and target_modules in the old (transformers 4) names. Default: current names. */
   keyFormat?: KeyFormat;
+  /**
+   * A PiSSA / OLoRA adapter's folder as saved right after initialisation: the adapter is written converted to a
+   * plain LoRA adapter (rank 2r) for the unchanged base model (PEFT's path_initial_model_for_weight_conversion).
+   */
+  initialAdapterDir?: string;
 }
 
 export interface LoadAdapterOptions {
@@ -84,19 +90,21 @@ export async function savePretrained(peft: AdapterHost, dir: string, options: Sa
     const outDir = name === 'default' ? dir : join(dir, name);
     await mkdir(outDir, { recursive: true });
     const live = getPeftModelStateDict(peft, name);
-    const tensors: Record<string, Tensor> = {};
+    let tensors: Record<string, Tensor> = {};
     noGrad(() => {
       for (const [key, t] of Object.entries(live)) {
         const saved = keyFormat === 'transformers4' && hasEraNames(peft.model) ? convertVitName(key, 'transformers4') : key;
         tensors[saved] = t.contiguous().clone();
       }
     });
+    const written = configToWrite(peft, config, keyFormat);
+    if (options.initialAdapterDir !== undefined) tensors = convertMutatedInit(written, tensors, options.initialAdapterDir, peft.warn);
     try {
       await save(join(outDir, WEIGHTS_NAME), tensors, { format: 'pt' });
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
     }
-    await writeTextAtomic(join(outDir, CONFIG_NAME), loraConfigToJson(configToWrite(peft, config, keyFormat)));
+    await writeTextAtomic(join(outDir, CONFIG_NAME), loraConfigToJson(written));
   }
 }
 

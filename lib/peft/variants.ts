@@ -28,9 +28,7 @@ const UNSUPPORTED: readonly UnsupportedVariant[] = [
 
 /** init_lora_weights values and the PEFT initialisation each names. */
 const UNSUPPORTED_INITS: readonly [RegExp, string][] = [
-  [/^pissa(_niter_\d+)?$/, 'PiSSA initialisation (principal singular values; changes the base weights)'],
-  [/^olora$/, 'OLoRA initialisation (QR of the base weights; changes the base weights)'],
-  [/^orthogonal$/, 'orthogonal initialisation'],
+  [/^pissa_niter_\d+$/, 'fast PiSSA initialisation (randomized svd_lowrank; "pissa" with the full SVD is implemented)'],
   [/^loftq$/, 'LoftQ initialisation (quantization-aware; changes the base weights)'],
   [/^eva$/, 'EVA initialisation (data-driven, eva_config)'],
   [/^corda$/, 'CorDA initialisation (data-driven, corda_config)'],
@@ -50,10 +48,10 @@ export function refuseUnsupportedVariants(config: LoraConfig): void {
     );
   }
   const init = config.init_lora_weights;
-  if (typeof init === 'string' && init !== 'gaussian') {
+  if (typeof init === 'string' && !['gaussian', 'pissa', 'olora', 'orthogonal'].includes(init)) {
     const named = UNSUPPORTED_INITS.find(([pattern]) => pattern.test(init));
     throw new PeftError(
-      `LoraConfig.init_lora_weights = ${JSON.stringify(init)}: node-peft implements true, false and "gaussian", not ` +
+      `LoraConfig.init_lora_weights = ${JSON.stringify(init)}: node-peft implements true, false, "gaussian", "pissa", "olora" and "orthogonal", not ` +
         `${named ? `PEFT's ${named[1]}` : 'this initialisation'}`,
     );
   }

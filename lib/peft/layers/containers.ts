@@ -6,8 +6,8 @@ import { kaimingUniform_, normal_, zeros_ } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import type { Module } from '../../nn/module.js';
 
-/** init_lora_weights values a layer implements itself. */
-export type InitLoraWeights = boolean | 'gaussian';
+/** init_lora_weights values node-peft implements ('pissa', 'olora', 'orthogonal': Linear layers, weight-inits.ts). */
+export type InitLoraWeights = boolean | 'gaussian' | 'pissa' | 'olora' | 'orthogonal';
 
 /** The dict registered on owner under name, creating an empty one the first time. */
 export function moduleDictOf(owner: Module, name: string): ModuleDict {

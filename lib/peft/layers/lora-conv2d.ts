@@ -47,6 +47,7 @@ export class LoraConv2d extends LoraLayer {
   }
 
   protected initLoraTensors(adapterName: string, init: InitLoraWeights, r: number): void {
+    if (init !== true && init !== false && init !== 'gaussian') throw new PeftError(`init_lora_weights ${JSON.stringify(init)} is supported on Linear layers only (${this.constructor.name} here)`);
     initFactorLayers(this.#conv('lora_A', adapterName), this.#conv('lora_B', adapterName), init, r);
   }
 

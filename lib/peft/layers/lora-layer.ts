@@ -14,6 +14,7 @@ import { aloraMask } from '../alora.js';
 import { BASE_ROW, checkBatch, currentAdapterNames, rowIndex, rowsByAdapter } from '../mixed-batch.js';
 import { loraScaling } from '../patterns.js';
 import { moduleDictOf, removeFromModuleDict, removeFromParameterDict } from './containers.js';
+import { BASE_CHANGING_INITS, WEIGHT_INITS } from './weight-inits.js';
 
 export type { InitLoraWeights } from './containers.js';
 import type { InitLoraWeights } from './containers.js';
@@ -64,8 +65,8 @@ export function checkLoraOptions(layer: string, adapterName: string, o: LoraLaye
   const p = o.loraDropout ?? 0;
   if (!(p >= 0 && p < 1)) throw new PeftError(`${layer}: lora_dropout must be in [0, 1) for adapter '${adapterName}', got ${p}`);
   const init = o.initLoraWeights ?? true;
-  if (init !== true && init !== false && init !== 'gaussian') {
-    throw new PeftError(`${layer}: init_lora_weights must be true, false or 'gaussian', got ${JSON.stringify(init)}`);
+  if (init !== true && init !== false && init !== 'gaussian' && !(WEIGHT_INITS as readonly unknown[]).includes(init)) {
+    throw new PeftError(`${layer}: init_lora_weights must be true, false, 'gaussian', ${WEIGHT_INITS.map((i) => `'${i}'`).join(', ')}, got ${JSON.stringify(init)}`);
   }
 }
 
@@ -155,9 +156,16 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
    * low_cpu_mem_usage): A and B stay uninitialised for the caller to overwrite or resetLoraParameters().
    */
   updateLayer(adapterName: string, options: LoraLayerOptions, { initialize = true }: { initialize?: boolean } = {}): void {
+    const changesBase = BASE_CHANGING_INITS.includes(String(options.initLoraWeights));
+    const others = this.adapterNames().filter((name) => name !== adapterName);
+    if (changesBase && others.length > 0) {
+      throw new PeftError(`init_lora_weights ${JSON.stringify(options.initLoraWeights)} changes the base weight of this ${this.constructor.name}, which adapter(s) ${others.join(', ')} also use; ` +
+        'add it to a model without other adapters, or convert it to a plain LoRA adapter (savePretrained with initialAdapterDir)');
+    }
     const s = this.recordSettings(adapterName, options);
     this.createLoraTensors(adapterName, s.r);
-    if (initialize) this.initLoraTensors(adapterName, s.initLoraWeights, s.r);
+    // PiSSA / OLoRA rewrite the base weight: a loaded adapter of that kind needs it too (PEFT re-runs the init).
+    if (initialize || changesBase) this.initLoraTensors(adapterName, s.initLoraWeights, s.r);
     if (s.useDora) this.#initMagnitude(adapterName);
   }
 

@@ -14,6 +14,7 @@ import { scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { adapterDtype, DeferredInitLinear, initFactorLayers, moduleDictOf } from './containers.js';
 import { type AdapterRows, type InitLoraWeights, LoraLayer } from './lora-layer.js';
+import { oloraInit, orthogonalInit, pissaInit } from './weight-inits.js';
 
 export class LoraLinear extends LoraLayer {
   readonly adapterLayerNames = ['lora_A', 'lora_B', 'lora_magnitude_vector'] as const;
@@ -44,7 +45,23 @@ export class LoraLinear extends LoraLayer {
   }
 
   protected initLoraTensors(adapterName: string, init: InitLoraWeights, r: number): void {
-    initFactorLayers(this.#factor('lora_A', adapterName), this.#factor('lora_B', adapterName), init, r);
+    const [A, B] = [this.#factor('lora_A', adapterName), this.#factor('lora_B', adapterName)];
+    if (init !== 'pissa' && init !== 'olora' && init !== 'orthogonal') {
+      initFactorLayers(A, B, init, r);
+      return;
+    }
+    A.defaultInit();
+    B.defaultInit();
+    const weight = this.baseLayer.param('weight');
+    if (init === 'olora' && this.fanInFanOut) throw new PeftError('init_lora_weights "olora" is not supported on fan_in_fan_out (GPT-2 Conv1D) layers');
+    const scaling = this.setting(adapterName).scaling;
+    noGrad(() => scope(() => {
+      const w = this.fanInFanOut ? weight.mT() : weight;
+      const made = init === 'pissa' ? pissaInit(w, r, scaling) : init === 'olora' ? oloraInit(w, r, scaling) : orthogonalInit(this.inFeatures, this.outFeatures, r);
+      A.weight.copy_(made.A);
+      B.weight.copy_(made.B);
+      if (made.residual) weight.copy_(this.fanInFanOut ? made.residual.mT() : made.residual);
+    }));
   }
 
   protected loraParameters(adapterName: string): [string, Parameter][] {
