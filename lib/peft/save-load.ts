@@ -5,7 +5,7 @@ import { mkdir, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PeftError } from '../errors.js';
 import type { Module } from '../nn/module.js';
-import { load, loadSync, save } from '../serialization/index.js';
+import { load, loadSync, loadTorchPickle, save } from '../serialization/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cloneLoraConfig, LoraConfig, loraConfigToJson, parseLoraConfig } from './config.js';
@@ -16,6 +16,7 @@ import { getPeftModelStateDict, PREFIX, setPeftModelStateDict, type SetStateDict
 
 export const CONFIG_NAME = 'adapter_config.json';
 export const WEIGHTS_NAME = 'adapter_model.safetensors';
+export const BIN_WEIGHTS_NAME = 'adapter_model.bin';
 
 export interface SavePretrainedOptions {
   /** Adapters to save (default: all). `default` goes to dir itself, any other name to dir/<name>. */
@@ -131,7 +132,9 @@ const SYNC_READ_BYTES = 16 * 1024 * 1024;
 
 async function readWeights(dir: string): Promise<Record<string, Tensor>> {
   const path = join(dir, WEIGHTS_NAME);
-  if (!existsSync(path)) throw new PeftError(`Can't find '${WEIGHTS_NAME}' at '${dir}'`);
+  // adapter_model.bin (torch.save) only when there is no safetensors file, as PEFT; read without running code.
+  if (!existsSync(path) && existsSync(join(dir, BIN_WEIGHTS_NAME))) return loadTorchPickle(join(dir, BIN_WEIGHTS_NAME));
+  if (!existsSync(path)) throw new PeftError(`Can't find '${WEIGHTS_NAME}' (or '${BIN_WEIGHTS_NAME}') at '${dir}'`);
   // A small adapter is read in one blocking call (about a millisecond for SYNC_READ_BYTES): the async reader's
   // thread-pool round trips (open, stat, header, data, close) cost more than that. Larger files don't block.
   return statSync(path).size <= SYNC_READ_BYTES ? loadSync(path) : load(path);

@@ -13,3 +13,4 @@ export { SAFETENSORS_DTYPES, LOADABLE_DTYPES } from './dtypes.js';
 export type { SafetensorsDtype } from './dtypes.js';
 export { writeFileAtomic, writeFileAtomicSync, writeTextFileAtomic } from './atomic-write.js';
 export type { TensorMap } from './tensors.js';
+export { parseTorchPickle, loadTorchPickle } from './torch-pickle.js';
