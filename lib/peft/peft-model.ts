@@ -20,19 +20,9 @@ import { applyWeights, loadAdapter, readAdapter, savePretrained, type FromPretra
 import { getPeftModelStateDict, setPeftModelStateDict, type SetStateDictResult } from './state-dict.js';
 import { addWeightedAdapter, type CombinationType, type WeightedAdapterOptions } from './weighted-adapter.js';
 
-type Forwardable = Module & { forward(inputs: Record<string, unknown>): unknown };
+import { type Forwardable, LoraModel } from './lora-model.js';
 
-/** PEFT's LoraModel: holds the user model as `model`. */
-export class LoraModel extends Module {
-  constructor(model: Module) {
-    super();
-    this.registerModule('model', model);
-  }
-
-  forward(inputs: Record<string, unknown>): unknown {
-    return this.child<Forwardable>('model').forward(inputs);
-  }
-}
+export { LoraModel } from './lora-model.js';
 
 export interface PeftModelOptions {
   /** Where PEFT-style warnings go (default: process.emitWarning). */
@@ -249,7 +239,7 @@ export class PeftModel<M extends Module = Module> extends Module implements Adap
 
   #enable(enabled: boolean): void {
     const inferenceMode = this.#active.some((name) => this.#inferenceMode(name));
-    for (const [, carrier] of this.carriers()) carrier.enableAdapters(enabled, { inferenceMode });
+    for (const [, c] of this.carriers()) c.enableAdapters(enabled, { inferenceMode });
   }
 
   /**
@@ -310,14 +300,9 @@ export class PeftModel<M extends Module = Module> extends Module implements Adap
 
   /** [trainable, all] parameter element counts, as PEFT's get_nb_trainable_parameters. */
   getNbTrainableParameters(): [number, number] {
-    let trainable = 0;
-    let all = 0;
-    for (const p of this.parameters()) {
-      all += p.numel();
-      if (p.requiresGrad) trainable += p.numel();
-    }
-    for (const [, carrier] of this.carriers()) for (const t of carrier.detachedTensors()) all += t.numel();
-    return [trainable, all];
+    const detached = this.carriers().flatMap(([, c]) => c.detachedTensors());
+    const all = [...this.parameters(), ...detached].reduce((sum, p) => sum + p.numel(), 0);
+    return [this.trainableParameters().reduce((sum, p) => sum + p.numel(), 0), all];
   }
 
   /** PEFT's exact line: `trainable params: 563 || all params: 3,766 || trainable%: 14.9495` (printed and returned). */
