@@ -24,3 +24,8 @@ export class StateDictError extends Error {
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }
+
+/** A PyTorch pickle file (adapter_model.bin) that is malformed or holds anything but tensors; names what was found. */
+export class TorchPickleError extends Error {
+  override name = 'TorchPickleError';
+}

@@ -92,6 +92,7 @@ try {
   writeAtomic(join(root, 'build', 'libtorch.json'), `${JSON.stringify(torch, null, 2)}\n`);
   buildAddon(torch);
   if (!skipTypeScript) buildTypeScript();
+  (await import('./python-env.mjs')).ensurePythonEnv({ root, log }); // PEFT + transformers for the interop tests
 } catch (error) {
   console.error(`[setup] failed: ${error instanceof Error ? error.message : error}`);
   console.error(`[setup] node-peft needs LibTorch ${PINNED_SERIES}.x; see README.md, "LibTorch".`);

@@ -66,3 +66,62 @@ export class Conv2d extends WeightBiasLayer {
     }
   }
 }
+
+export interface Conv1dOptions extends FactoryOptions {
+  stride?: number;
+  /** Zero padding per side, or 'valid' (none) or 'same' (output length = input length; stride 1 only). */
+  padding?: number | 'valid' | 'same';
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+}
+
+/** 1-D convolution as torch.nn.Conv1d: weight [out, in/groups, k], bias [out]; run as a Conv2d of height 1. */
+export class Conv1d extends WeightBiasLayer {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: number | 'same';
+  readonly dilation: number;
+  readonly groups: number;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number, options: Conv1dOptions = {}) {
+    super();
+    this.inChannels = checkPositiveInt('Conv1d', 'inChannels', inChannels);
+    this.outChannels = checkPositiveInt('Conv1d', 'outChannels', outChannels);
+    this.kernelSize = checkPositiveInt('Conv1d', 'kernelSize', kernelSize);
+    this.stride = checkPositiveInt('Conv1d', 'stride', options.stride ?? 1);
+    this.dilation = checkPositiveInt('Conv1d', 'dilation', options.dilation ?? 1);
+    this.groups = checkPositiveInt('Conv1d', 'groups', options.groups ?? 1);
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
+      throw new TorchError(`Conv1d: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
+    }
+    const padding = options.padding ?? 0;
+    if (padding === 'same' && this.stride !== 1) throw new TorchError("Conv1d: padding='same' is not supported for strided convolutions");
+    if (padding !== 'same' && padding !== 'valid' && !(Number.isInteger(padding) && padding >= 0)) {
+      throw new TorchError(`Conv1d: padding must be a non-negative integer, 'valid' or 'same', got ${JSON.stringify(padding)}`);
+    }
+    this.padding = padding === 'valid' ? 0 : padding;
+    this.registerWeightAndBias([outChannels, inChannels / this.groups, this.kernelSize], options);
+  }
+
+  forward(x: Tensor): Tensor {
+    // (N, in, L) -> (N, out, L'): the same kernel as conv2d over (N, in, 1, L) with a (1, k) weight
+    const weight = this.param('weight').unsqueeze(2);
+    const input = x.unsqueeze(2);
+    const total = this.dilation * (this.kernelSize - 1);
+    const samePadded = this.padding === 'same' && total % 2 === 1 ? pad(input, [Math.floor(total / 2), total - Math.floor(total / 2)]) : null;
+    const padding = this.padding === 'same' ? (samePadded ? 0 : total / 2) : this.padding;
+    try {
+      const out = conv2d(samePadded ?? input, weight, this.paramOrNull('bias'), { stride: [1, this.stride], padding: [0, padding], dilation: [1, this.dilation], groups: this.groups });
+      const squeezed = out.squeeze(2);
+      out.dispose();
+      return squeezed;
+    } finally {
+      weight.dispose();
+      input.dispose();
+      samePadded?.dispose();
+    }
+  }
+}

@@ -176,3 +176,17 @@ export function loraConfigToJson(config: LoraConfigFields, options: LoraConfigJs
   const object = loraConfigToObject(config, options);
   return pythonJsonDumps(object, (path, value) => (path.length === 1 && path[0] === 'lora_dropout') || !Number.isInteger(value));
 }
+
+/**
+ * A deep copy as a LoraConfig (what PeftModel keeps, so a caller's config is never changed by injection or loading).
+ * Accepts a LoraConfig or a plain object of its fields; missing fields take defaults, no warnings are repeated.
+ */
+export function cloneLoraConfig(config: LoraConfigFields | LoraConfigInit): LoraConfig {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw invalid('(config)', 'a LoraConfig', config);
+  const fields: Record<string, unknown> = {};
+  for (const field of LORA_CONFIG_FIELDS) {
+    const value = (config as Record<string, unknown>)[field];
+    if (value !== undefined) fields[field] = structuredClone(value);
+  }
+  return new LoraConfig(fields as LoraConfigInit, { warn: () => undefined });
+}

@@ -3,7 +3,7 @@
 import { PeftError } from '../errors.js';
 import { defaultTargetModules } from './default-targets.js';
 import { ModuleDict, ModuleList, ParameterDict } from '../nn/containers.js';
-import { Conv2d } from '../nn/conv.js';
+import { Conv1d, Conv2d } from '../nn/conv.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
@@ -19,6 +19,7 @@ import { matchModulesToSave } from './modules-to-save-matching.js';
 import { ParameterToSave } from './parameter-to-save.js';
 import { rankAndAlphaFor } from './patterns.js';
 import { TrainableTokensLayer, TrainableTokensWrapper } from './trainable-tokens.js';
+import { checkWeightTying, refuseUnsupportedVariants } from './variants.js';
 
 /** Auxiliary wrappers living outside the module tree (bare parameters), keyed by parameter path. */
 export type ParameterWrappers = Map<string, ParameterToSave>;
@@ -29,6 +30,7 @@ export function moduleKind(module: Module): ModuleKind {
   if (module instanceof Linear) return 'linear';
   if (module instanceof Embedding) return 'embedding';
   if (module instanceof Conv2d) return 'conv2d';
+  if (module instanceof Conv1d) return 'conv1d';
   if (module instanceof ModuleList) return 'module_list';
   if (module instanceof ModuleDict) return 'module_dict';
   if (module instanceof ParameterDict) return 'parameter_dict';
@@ -47,11 +49,7 @@ export function describeModel(model: Module): FindTargetsModel {
 }
 
 function layerOptions(config: LoraConfig, key: string): LoraLayerOptions {
-  if (config.lora_bias) throw new PeftError('LoraConfig.lora_bias: expected false (lora_bias is not supported by node-peft), got true');
   const init = config.init_lora_weights;
-  if (init !== true && init !== false && init !== 'gaussian') {
-    throw new PeftError(`LoraConfig.init_lora_weights: expected true, false or "gaussian" (node-peft does not implement ${JSON.stringify(init)}), got ${JSON.stringify(init)}`);
-  }
   const rankAndAlpha = rankAndAlphaFor(config, key);
   return {
     r: rankAndAlpha.r,
@@ -60,7 +58,13 @@ function layerOptions(config: LoraConfig, key: string): LoraLayerOptions {
     useRslora: config.use_rslora,
     initLoraWeights: init as InitLoraWeights,
     useDora: config.use_dora,
+    loraBias: config.lora_bias,
+    alora: config.alora_invocation_tokens !== null,
   };
+}
+
+function tiedParametersOf(model: Module): [string, string][] {
+  return 'tiedParameters' in model && typeof model.tiedParameters === 'function' ? (model.tiedParameters() as [string, string][]) : [];
 }
 
 function createLoraLayer(name: string, module: Module, config: LoraConfig, warn: (m: string) => void): LoraLayer {
@@ -80,10 +84,10 @@ function createLoraLayer(name: string, module: Module, config: LoraConfig, warn:
     return new LoraLinear(module, { fanInFanOut: true });
   }
   if (kind === 'embedding') return new LoraEmbedding(module);
-  if (kind === 'conv2d') return new LoraConv2d(module);
+  if (kind === 'conv2d' || kind === 'conv1d') return new LoraConv2d(module);
   throw new PeftError(
     `Target module ${name} (${module.constructor.name}) is not supported. Currently, only the following modules are supported: ` +
-      'Linear, Embedding, Conv2d and GPT-2 Conv1D.',
+      'Linear, Embedding, Conv1d, Conv2d and GPT-2 Conv1D (node-peft has no Conv3d layer).',
   );
 }
 
@@ -99,10 +103,8 @@ export interface InjectOptions {
 /** Adds adapter `adapterName` to `model` in place (new layers start with it active; existing ones keep theirs). */
 export function injectAdapter(model: Module, config: LoraConfig, adapterName: string, options: InjectOptions): void {
   const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'PeftWarning'));
-  if (config.target_parameters !== null && config.target_parameters.length > 0) {
-    throw new PeftError('LoraConfig.target_parameters: expected null (not supported by node-peft; list the module in target_modules)');
-  }
-  if (config.layer_replication !== null) throw new PeftError('LoraConfig.layer_replication: expected null (not supported by node-peft)');
+  refuseUnsupportedVariants(config);
+  checkWeightTying(config, tiedParametersOf(model), warn);
   if (config.target_modules === null) config.target_modules = defaultTargetModules(model, config.target_parameters);
   const selection = findTargets(config, describeModel(model));
   for (const message of selection.warnings) warn(message);
@@ -115,6 +117,9 @@ export function injectAdapter(model: Module, config: LoraConfig, adapterName: st
       module.updateLayer(adapterName, layerConfig, initialize);
       module.setAdapter(module.activeAdapters);
       continue;
+    }
+    if (config.lora_bias && !module.paramOrNull('bias')) {
+      warn(`\`lora_bias=True\` was passed but the targeted layer of type ${module.constructor.name} has no bias. This means that merging LoRA weights won't be possible.`);
     }
     const layer = createLoraLayer(name, module, config, warn);
     layer.updateLayer(adapterName, layerConfig, initialize);
@@ -202,7 +207,7 @@ function wrapTrainableTokens(model: Module, config: LoraConfig, adapterName: str
 
 /** Layers tied to the embedding (lm_head sharing its matrix) follow its adapter, as PEFT does. */
 function wrapTiedLayers(model: Module, embeddingName: string, embeddingWrapper: TrainableTokensWrapper, adapterName: string): void {
-  const tied = 'tiedParameters' in model && typeof model.tiedParameters === 'function' ? (model.tiedParameters() as [string, string][]) : [];
+  const tied = tiedParametersOf(model);
   for (const [tiedPath, source] of tied) {
     if (source !== `${embeddingName}.weight`) continue;
     const layerName = tiedPath.slice(0, -'.weight'.length);

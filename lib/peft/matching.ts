@@ -86,6 +86,7 @@ export type ModuleKind =
   | 'embedding'
   | 'conv1d'
   | 'conv2d'
+  | 'conv1d'
   | 'conv3d'
   | 'multihead_attention'
   | 'module_list'

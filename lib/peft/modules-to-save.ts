@@ -7,13 +7,16 @@ import { Module } from '../nn/module.js';
 import { zeros } from '../tensor/creation.js';
 import { scope } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
+import { ADAPTER_CARRIER, type ActivationOptions, type AdapterCarrier, type CarrierEntry, noUndo } from './carrier.js';
 import { removeFromModuleDict } from './layers/containers.js';
 import { BASE_ROW, checkBatch, currentAdapterNames, rowIndex, rowsByAdapter } from './mixed-batch.js';
 import { ModuleCopy } from './module-copy.js';
 
 type Forwardable = Module & { forward(...args: unknown[]): unknown };
 
-export class ModulesToSaveWrapper extends Module {
+export class ModulesToSaveWrapper extends Module implements AdapterCarrier {
+  readonly [ADAPTER_CARRIER] = 'module_copy' as const;
+  readonly mergedAdapters: readonly string[] = [];
   activeAdapter: string | null = null;
   disabled = false;
 
@@ -52,9 +55,17 @@ export class ModulesToSaveWrapper extends Module {
     this.copies.set(name, new ModuleCopy(this.originalModule, { requiresGrad: false }));
   }
 
-  /** Makes one adapter's copy the active one (null or a name without a copy: the original); trainable unless inferenceMode. */
-  setAdapter(name: string | null, options: { inferenceMode?: boolean } = {}): void {
-    const chosen = name !== null && this.hasAdapter(name) ? name : null;
+  /**
+   * Makes one adapter's copy the active one (none named, or a name without a copy: the original); trainable unless
+   * inferenceMode. Several names: PEFT allows only one module copy active at a time.
+   */
+  setAdapter(names: string | null | readonly string[], options: Partial<ActivationOptions> = {}): void {
+    const list = names === null ? [] : typeof names === 'string' ? [names] : names;
+    const held = list.filter((name) => this.hasAdapter(name));
+    if (held.length > 1) {
+      throw new PeftError(`Attempted to set multiple (${held.join(', ')}) adapters at once for modules_to_save, which is not allowed.`);
+    }
+    const chosen = held[0] ?? null;
     for (const adapter of this.adapterNames()) {
       const trainable = adapter === chosen && !options.inferenceMode && !this.disabled;
       for (const p of this.copies.get(adapter).parameters()) p.requiresGrad = trainable;
@@ -63,9 +74,31 @@ export class ModulesToSaveWrapper extends Module {
   }
 
   /** Disabling freezes every copy and reads the original; enabling unfreezes the active copy. */
-  enableAdapters(enabled: boolean, options: { inferenceMode?: boolean } = {}): void {
+  enableAdapters(enabled: boolean, options: Partial<ActivationOptions> = {}): void {
     this.disabled = !enabled;
     this.setAdapter(this.activeAdapter, options);
+  }
+
+  /** A copy starts as the original's values whether the file holds it or not: nothing to reset. */
+  resetAdapter(): void {}
+
+  /** Module copies have nothing to fold into the base. */
+  merge(): void {}
+
+  unmerge(): void {}
+
+  savedEntries(adapterName: string): CarrierEntry[] {
+    if (!this.hasAdapter(adapterName)) return [];
+    return Object.entries(this.copyOf(adapterName).stateDict()).map(([key, tensor]) => ({ key, tensor, kind: 'module_to_save' }));
+  }
+
+  /** Rows are routed to their adapter's copy in forward. */
+  enterMixedBatch(): () => void {
+    return noUndo;
+  }
+
+  detachedTensors(): Tensor[] {
+    return [];
   }
 
   deleteAdapter(name: string): void {
@@ -117,6 +150,7 @@ export class ModulesToSaveWrapper extends Module {
    */
   unwrap(): Module {
     if (this.activeAdapter !== null) this.copies.get<ModuleCopy>(this.activeAdapter).transplant();
+    for (const adapter of this.adapterNames()) if (adapter !== this.activeAdapter) this.copies.get(adapter).dispose();
     return this.originalModule;
   }
 }

@@ -4,24 +4,30 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PeftError } from '../errors.js';
 import type { Module } from '../nn/module.js';
-import { load, loadSync, replaceFolder, resolveFolder, save, writeTextFileAtomic } from '../serialization/index.js';
+import { load, loadSync, loadTorchPickle, replaceFolder, resolveFolder, save, writeTextFileAtomic } from '../serialization/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { LoraConfig, loraConfigToJson, loraConfigToObject, parseLoraConfig } from './config.js';
+import { cloneLoraConfig, LoraConfig, loraConfigToJson, parseLoraConfig } from './config.js';
+import type { AdapterHost } from './host.js';
+import { convertMutatedInit } from './init-conversion.js';
 import { convertVitEntries, convertVitName, type KeyFormat, RENAMED_MODEL_TYPES } from './key-formats.js';
 import { checkAdapterArgument, checkLoadArguments } from './forward-inputs.js';
-import { PeftModel, type PeftModelOptions } from './peft-model.js';
-import type { LoraLayer } from './layers/lora-layer.js';
 import { checkAdapterFits, getPeftModelStateDict, PREFIX, setPeftModelStateDict, type SetStateDictResult } from './state-dict.js';
 
 export const CONFIG_NAME = 'adapter_config.json';
 export const WEIGHTS_NAME = 'adapter_model.safetensors';
+export const BIN_WEIGHTS_NAME = 'adapter_model.bin';
 
 export interface SavePretrainedOptions {
   /** Adapters to save (default: all). `default` goes to dir itself, any other name to dir/<name>. */
   selectedAdapters?: string[];
   /** 'transformers4': ViT keys and target_modules in the old (transformers 4) names. Default: current names. */
   keyFormat?: KeyFormat;
+  /**
+   * A PiSSA / OLoRA adapter's folder as saved right after initialisation: the adapter is written converted to a
+   * plain LoRA adapter (rank 2r) for the unchanged base model (PEFT's path_initial_model_for_weight_conversion).
+   */
+  initialAdapterDir?: string;
 }
 
 export interface LoadAdapterOptions {
@@ -38,7 +44,7 @@ export interface LoadAdapterOptions {
 }
 
 /** The files of an adapter folder; what a save replaces (other entries in the folder are kept). */
-const ADAPTER_FILES = new Set([CONFIG_NAME, WEIGHTS_NAME, 'adapter_model.bin']);
+const ADAPTER_FILES = new Set([CONFIG_NAME, WEIGHTS_NAME, BIN_WEIGHTS_NAME]);
 
 function modelType(model: Module): string | null {
   const config = (model as Module & { config?: { model_type?: unknown } }).config;
@@ -56,8 +62,8 @@ function hasEraNames(model: Module): boolean {
 }
 
 /** A copy of the config as written: inference_mode true, auto_mapping when task_type is null, names per keyFormat. */
-function configToWrite(peft: PeftModel, config: LoraConfig, keyFormat: KeyFormat): LoraConfig {
-  const out = new LoraConfig(loraConfigToObject(config) as Partial<LoraConfig>, { warn: () => undefined });
+function configToWrite(peft: AdapterHost, config: LoraConfig, keyFormat: KeyFormat): LoraConfig {
+  const out = cloneLoraConfig(config);
   out.inference_mode = true;
   if (out.task_type === null) {
     const type = modelType(peft.model);
@@ -79,7 +85,7 @@ function configToWrite(peft: PeftModel, config: LoraConfig, keyFormat: KeyFormat
  * Writes each selected adapter as PEFT's save_pretrained does. Each adapter folder is replaced as a whole
  * (serialization/replace-folder.ts): after a crash it holds the old adapter or the new one; other files in it stay.
  */
-export async function savePretrained(peft: PeftModel, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
+export async function savePretrained(peft: AdapterHost, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
   const names = options.selectedAdapters ?? [...peft.peftConfig.keys()];
   const keyFormat = options.keyFormat ?? 'transformers5';
   if (keyFormat !== 'transformers5' && keyFormat !== 'transformers4') {
@@ -90,15 +96,17 @@ export async function savePretrained(peft: PeftModel, dir: string, options: Save
     if (!config) throw new PeftError(`savePretrained: adapter '${name}' does not exist (adapters: ${[...peft.peftConfig.keys()].join(', ')})`);
     const outDir = name === 'default' ? dir : join(dir, name);
     const live = getPeftModelStateDict(peft, name);
-    const tensors: Record<string, Tensor> = {};
+    let tensors: Record<string, Tensor> = {};
     noGrad(() => {
       for (const [key, t] of Object.entries(live)) {
         const saved = keyFormat === 'transformers4' && hasEraNames(peft.model) ? convertVitName(key, 'transformers4') : key;
         tensors[saved] = t.contiguous().clone();
       }
     });
+    const written = configToWrite(peft, config, keyFormat);
+    if (options.initialAdapterDir !== undefined) tensors = convertMutatedInit(written, tensors, options.initialAdapterDir, peft.warn);
     try {
-      const configText = loraConfigToJson(configToWrite(peft, config, keyFormat));
+      const configText = loraConfigToJson(written);
       await replaceFolder(outDir, async (staging) => {
         await save(join(staging, WEIGHTS_NAME), tensors, { format: 'pt' });
         await writeTextFileAtomic(join(staging, CONFIG_NAME), configText);
@@ -132,12 +140,40 @@ const SYNC_READ_BYTES = 16 * 1024 * 1024;
 
 async function readWeights(dir: string): Promise<Record<string, Tensor>> {
   const path = join(dir, WEIGHTS_NAME);
-  if (!existsSync(path)) throw new PeftError(`Can't find '${WEIGHTS_NAME}' at '${dir}'`);
+  // adapter_model.bin (torch.save) only when there is no safetensors file, as PEFT; read without running code.
+  if (!existsSync(path) && existsSync(join(dir, BIN_WEIGHTS_NAME))) return loadTorchPickle(join(dir, BIN_WEIGHTS_NAME));
+  if (!existsSync(path)) throw new PeftError(`Can't find '${WEIGHTS_NAME}' (or '${BIN_WEIGHTS_NAME}') at '${dir}'`);
   // A small adapter is read in one blocking call (about a millisecond for SYNC_READ_BYTES): the async reader's
   // thread-pool round trips (open, stat, header, data, close) cost more than that. Larger files don't block.
   return statSync(path).size <= SYNC_READ_BYTES ? loadSync(path) : load(path);
 }
 
+/**
+ * The adapter was added with uninitialised LoRA tensors (loading): copies the saved tensors in; a LoRA layer the file
+ * has no tensors for is initialised as a fresh adapter first (and what the file does hold is copied in again).
+ */
+export function applyWeights(peft: AdapterHost, adapterName: string, tensors: Record<string, Tensor>, source: string, strict: boolean): SetStateDictResult {
+  try {
+    if (strict) checkAdapterFits(peft, tensors, adapterName);
+    let result = setPeftModelStateDict(peft, tensors, adapterName);
+    if (result.unexpectedKeys.length > 0) {
+      peft.warn(`Loading adapter weights from ${source} led to unexpected keys not found in the model: ${result.unexpectedKeys.join(', ')}.`);
+    }
+    const missingLora = result.missingKeys.filter((k) => k.includes('lora_'));
+    if (missingLora.length > 0) {
+      peft.warn(`Found missing adapter keys while loading the checkpoint: ${missingLora.join(', ')}`);
+      const layers = new Set(missingLora.map((k) => k.slice(PREFIX.length, k.indexOf('.lora_'))));
+      for (const [path, carrier] of peft.carriers()) if (layers.has(path)) carrier.resetAdapter(adapterName);
+      result = setPeftModelStateDict(peft, tensors, adapterName);
+    }
+    for (const message of result.warnings) peft.warn(message);
+    return result;
+  } finally {
+    for (const t of Object.values(tensors)) t.dispose();
+  }
+}
+
+/** An adapter folder read for a model: its config (a copy of options.config if given) and tensors, legacy names converted. */
 function folderIdentity(dir: string): string {
   try {
     const stat = statSync(dir);
@@ -151,50 +187,30 @@ function folderIdentity(dir: string): string {
  * The config and tensors of one version of an adapter folder: a save replaces the folder (a new inode), so a folder
  * that changed while it was read is read again, and config and weights never come from different saves.
  */
-async function readAdapterFolder(dir: string, given: LoraConfig | undefined, warn: (m: string) => void): Promise<{ config: LoraConfig; tensors: Record<string, Tensor> }> {
+async function readAdapterFolder(dir: string, given: LoraConfig | undefined, warn?: (m: string) => void): Promise<{ config: LoraConfig; tensors: Record<string, Tensor> }> {
   for (let attempt = 1; ; attempt += 1) {
     const source = resolveFolder(dir);
     const before = folderIdentity(source);
-    const config = given ?? (await readAdapterConfig(source, warn));
+    const config = given ? cloneLoraConfig(given) : await readAdapterConfig(source, warn);
     const tensors = await readWeights(source);
     if (folderIdentity(source) === before || attempt === 3) return { config, tensors };
     for (const t of Object.values(tensors)) t.dispose();
   }
 }
 
-/**
- * The adapter was added with uninitialised LoRA tensors (loading): copies the saved tensors in; a LoRA layer the file
- * has no tensors for is initialised as a fresh adapter first (and what the file does hold is copied in again).
- */
-function applyWeights(peft: PeftModel, adapterName: string, tensors: Record<string, Tensor>, source: string, strict: boolean): SetStateDictResult {
-  try {
-    if (strict) checkAdapterFits(peft, tensors, adapterName);
-    let result = setPeftModelStateDict(peft, tensors, adapterName);
-    if (result.unexpectedKeys.length > 0) {
-      peft.warn(`Loading adapter weights from ${source} led to unexpected keys not found in the model: ${result.unexpectedKeys.join(', ')}.`);
-    }
-    const missingLora = result.missingKeys.filter((k) => k.includes('lora_'));
-    if (missingLora.length > 0) {
-      peft.warn(`Found missing adapter keys while loading the checkpoint: ${missingLora.join(', ')}`);
-      const layers = new Set(missingLora.map((k) => k.slice(PREFIX.length, k.indexOf('.lora_'))));
-      for (const path of layers) (peft.model.getSubmodule(path) as LoraLayer).resetLoraParameters(adapterName);
-      result = setPeftModelStateDict(peft, tensors, adapterName);
-    }
-    for (const message of result.warnings) peft.warn(message);
-    return result;
-  } finally {
-    for (const t of Object.values(tensors)) t.dispose();
-  }
+export async function readAdapter(model: Module, dir: string, options: LoadAdapterOptions & { warn?: (m: string) => void }): Promise<{ config: LoraConfig; tensors: Record<string, Tensor> }> {
+  const read = await readAdapterFolder(dir, options.config, options.warn);
+  const config = read.config;
+  const tensors = convertLegacyAdapter(model, config, read.tensors);
+  config.inference_mode = !(options.isTrainable ?? false);
+  return { config, tensors };
 }
 
 /** Loads another adapter from dir (not activated; frozen unless isTrainable). PEFT's load_adapter. */
-export async function loadAdapter(peft: PeftModel, dir: string, adapterName: string, options: LoadAdapterOptions = {}): Promise<SetStateDictResult> {
+export async function loadAdapter(peft: AdapterHost, dir: string, adapterName: string, options: LoadAdapterOptions = {}): Promise<SetStateDictResult> {
   checkLoadArguments('loadAdapter', dir, options as Record<string, unknown>);
   checkAdapterArgument('loadAdapter', adapterName);
-  const read = await readAdapterFolder(dir, options.config, peft.warn);
-  const config = read.config;
-  const tensors = convertLegacyAdapter(peft.model, config, read.tensors);
-  config.inference_mode = !(options.isTrainable ?? false);
+  const { config, tensors } = await readAdapter(peft.model, dir, { ...options, warn: peft.warn });
   try {
     peft.addAdapter(adapterName, config, { loading: true });
   } catch (error) {
@@ -204,38 +220,13 @@ export async function loadAdapter(peft: PeftModel, dir: string, adapterName: str
   try {
     return applyWeights(peft, adapterName, tensors, dir, options.strict ?? false);
   } catch (error) {
-    peft.deleteAdapter(adapterName);
+    peft.discardAdapter(adapterName);
     throw error;
   }
 }
 
-export interface FromPretrainedOptions extends LoadAdapterOptions, PeftModelOptions {
+export interface FromPretrainedOptions extends LoadAdapterOptions {
   adapterName?: string;
-}
-
-/** base model + adapter folder → PeftModel (frozen and in eval mode unless isTrainable), as PEFT's from_pretrained. */
-export async function fromPretrained<M extends Module>(model: M, dir: string, options: FromPretrainedOptions = {}): Promise<PeftModel<M>> {
-  checkLoadArguments('fromPretrained', dir, options as Record<string, unknown>);
-  const adapterName = options.adapterName ?? 'default';
-  const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'PeftWarning'));
-  const read = await readAdapterFolder(dir, options.config, warn);
-  const config = read.config;
-  const tensors = convertLegacyAdapter(model, config, read.tensors);
-  const isTrainable = options.isTrainable ?? false;
-  config.inference_mode = !isTrainable;
-  let peft: PeftModel<M>;
-  try {
-    peft = new PeftModel(model, config, adapterName, { warn, loading: true });
-  } catch (error) {
-    for (const t of Object.values(tensors)) t.dispose();
-    throw error;
-  }
-  try {
-    applyWeights(peft, adapterName, tensors, dir, options.strict ?? false);
-  } catch (error) {
-    peft.unload(); // the weights did not fit: the model gets its own layers back
-    throw error;
-  }
-  if (!isTrainable) peft.eval();
-  return peft;
+  /** Where PEFT-style warnings go (default: process.emitWarning). */
+  warn?: (message: string) => void;
 }

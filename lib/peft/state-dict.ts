@@ -1,41 +1,28 @@
 // getPeftModelStateDict / setPeftModelStateDict: the adapter's tensors under PEFT's saved keys
 // (`base_model.model.<path>`, adapter name removed), built from the live model so save and load are symmetric.
 import { PeftError, StateDictError } from '../errors.js';
-import type { Module } from '../nn/module.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { adapterBiases } from './adapter-biases.js';
+import { carrierKind, type SavedKeyKind } from './carrier.js';
 import type { LoraConfig } from './config.js';
-import type { ParameterWrappers } from './injection.js';
-import { LoraLayer } from './layers/lora-layer.js';
-import { ModulesToSaveWrapper } from './modules-to-save.js';
-import type { ParameterToSave } from './parameter-to-save.js';
-import { TrainableTokensWrapper } from './trainable-tokens.js';
+import type { AdapterHost } from './host.js';
+
+export { savedLoraName } from './layers/lora-layer.js';
+export type { SavedKeyKind } from './carrier.js';
 
 export const PREFIX = 'base_model.model.';
 /** PEFT's EMBEDDING_LAYER_NAMES: targeting one of these also saves the base embedding (save_embedding_layers='auto'). */
 export const EMBEDDING_LAYER_NAMES = ['embed_tokens', 'lm_head'];
 
 /** What the state-dict functions need from a PeftModel. */
-export interface PeftStateSource {
-  readonly model: Module;
-  readonly parameterWrappers: ParameterWrappers;
-  readonly peftConfig: Map<string, LoraConfig>;
-}
-
-export type SavedKeyKind = 'lora' | 'bias' | 'embedding' | 'module_to_save' | 'parameter_to_save' | 'trainable_tokens';
+export type PeftStateSource = Pick<AdapterHost, 'model' | 'peftConfig' | 'carriers'>;
 
 export interface SavedEntry {
   tensor: Tensor;
   kind: SavedKeyKind;
-  /** For parameter_to_save: the wrapper (loading checks shapes and explains a mismatch). */
-  parameterWrapper?: ParameterToSave;
-}
-
-/** A LoRA layer's in-memory parameter name (`lora_A.<adapter>.weight`) as saved (`lora_A.weight`). */
-export function savedLoraName(local: string): string {
-  const [container, , ...rest] = local.split('.');
-  if (container === 'lora_magnitude_vector') return container;
-  return [container, ...rest].join('.');
+  /** Copies a loaded value in (parameter copies check shapes and explain a mismatch); default: copy_. */
+  load?: (value: Tensor, savedKey: string) => void;
 }
 
 function embeddingIsTargeted(config: LoraConfig, layerNames: string[]): boolean {
@@ -49,42 +36,19 @@ export function adapterEntries(source: PeftStateSource, adapterName: string): Ma
   const config = source.peftConfig.get(adapterName);
   if (!config) throw new PeftError(`Adapter ${adapterName} does not exist (adapters: ${[...source.peftConfig.keys()].join(', ') || 'none'})`);
   const entries = new Map<string, SavedEntry>();
-  const model = source.model;
-  const modules = model.namedModules();
-  const loraLayers = modules.filter((e): e is [string, LoraLayer] => e[1] instanceof LoraLayer && e[1].hasAdapter(adapterName));
-  const wrappedPrefixes = modules.filter(([, m]) => m instanceof ModulesToSaveWrapper || m instanceof TrainableTokensWrapper).map(([n]) => `${n}.`);
-  for (const [path, layer] of loraLayers) {
-    for (const [local, tensor] of layer.adapterParameters(adapterName)) {
-      entries.set(`${PREFIX}${path}.${savedLoraName(local)}`, { tensor, kind: 'lora' });
-    }
-    if (config.bias === 'lora_only') {
-      const bias = layer.baseLayer.paramOrNull('bias');
-      if (bias) entries.set(`${PREFIX}${path}.base_layer.bias`, { tensor: bias, kind: 'bias' });
+  const carriers = source.carriers();
+  const holding = carriers.filter(([, c]) => c.hasAdapter(adapterName));
+  for (const [path, carrier] of holding) {
+    for (const { key, tensor, kind, load } of carrier.savedEntries(adapterName)) {
+      entries.set(`${PREFIX}${path}${key === '' ? '' : `.${key}`}`, { tensor, kind, load });
     }
   }
-  if (config.bias === 'all') {
-    for (const [name, p] of model.namedParameters()) {
-      if ((name === 'bias' || name.endsWith('.bias')) && !wrappedPrefixes.some((w) => name.startsWith(w)) && !name.includes('.lora_')) {
-        entries.set(`${PREFIX}${name}`, { tensor: p, kind: 'bias' });
-      }
-    }
-  }
-  if (embeddingIsTargeted(config, loraLayers.map(([n]) => n))) {
-    for (const [path, layer] of loraLayers) {
-      if (!EMBEDDING_LAYER_NAMES.includes(path.split('.').pop() as string)) continue;
-      for (const [name, p] of layer.baseLayer.namedParameters()) entries.set(`${PREFIX}${path}.base_layer.${name}`, { tensor: p, kind: 'embedding' });
-    }
-  }
-  for (const [path, module] of modules) {
-    if (module instanceof ModulesToSaveWrapper && module.hasAdapter(adapterName)) {
-      for (const [k, t] of Object.entries(module.copyOf(adapterName).stateDict())) entries.set(`${PREFIX}${path}.${k}`, { tensor: t, kind: 'module_to_save' });
-    } else if (module instanceof TrainableTokensWrapper && !module.tokenAdapter.tiedTo && module.tokenAdapter.hasAdapter(adapterName)) {
-      entries.set(`${PREFIX}${path}.token_adapter.trainable_tokens_delta`, { tensor: module.tokenAdapter.delta(adapterName), kind: 'trainable_tokens' });
-    }
-  }
-  for (const [path, wrapper] of source.parameterWrappers) {
-    if (wrapper.hasAdapter(adapterName)) {
-      entries.set(`${PREFIX}${path}`, { tensor: wrapper.copyOf(adapterName), kind: 'parameter_to_save', parameterWrapper: wrapper });
+  for (const [name, p] of adapterBiases(source.model, carriers, adapterName, config.bias)) entries.set(`${PREFIX}${name}`, { tensor: p, kind: 'bias' });
+  const loraLayers = holding.filter(([, c]) => carrierKind(c) === 'lora').map(([path]) => path);
+  if (embeddingIsTargeted(config, loraLayers)) {
+    const embeddings = loraLayers.filter((path) => EMBEDDING_LAYER_NAMES.includes(path.split('.').pop() as string)).map((path) => `${path}.base_layer.`);
+    for (const [name, p] of source.model.namedParameters({ removeDuplicate: false })) {
+      if (embeddings.some((prefix) => name.startsWith(prefix))) entries.set(`${PREFIX}${name}`, { tensor: p, kind: 'embedding' });
     }
   }
   return entries;
@@ -155,7 +119,7 @@ export function setPeftModelStateDict(source: PeftStateSource, stateDict: Record
       missingKeys.push(key);
       continue;
     }
-    if (entry.kind === 'parameter_to_save') continue;
+    if (entry.load) continue;
     if (value.shape.join(',') !== entry.tensor.shape.join(',')) {
       problems.push(`size mismatch for ${key}: copying a param with shape [${value.shape.join(', ')}] from checkpoint, the shape in current model is [${entry.tensor.shape.join(', ')}].`);
     }
@@ -172,7 +136,7 @@ export function setPeftModelStateDict(source: PeftStateSource, stateDict: Record
     for (const [key, entry] of entries) {
       const value = given.get(key);
       if (!value) continue;
-      if (entry.parameterWrapper) entry.parameterWrapper.load(adapterName, value, key);
+      if (entry.load) entry.load(value, key);
       else entry.tensor.copy_(value);
     }
   });

@@ -11,6 +11,7 @@ import { randn, tensor } from '../tensor/creation.js';
 import { embedding, linear } from '../tensor/functional.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { ADAPTER_CARRIER, type ActivationOptions, type AdapterCarrier, type CarrierEntry } from './carrier.js';
 import { parameterDictOf, removeFromParameterDict } from './layers/containers.js';
 import { currentAdapterNames } from './mixed-batch.js';
 
@@ -130,7 +131,9 @@ export class TrainableTokensLayer extends Module {
 }
 
 /** The module put in the embedding's (or tied layer's) place: holds `token_adapter`. */
-export class TrainableTokensWrapper extends Module {
+export class TrainableTokensWrapper extends Module implements AdapterCarrier {
+  readonly [ADAPTER_CARRIER] = 'trainable_tokens' as const;
+
   constructor(layer: TrainableTokensLayer) {
     super();
     this.registerModule('token_adapter', layer);
@@ -140,28 +143,83 @@ export class TrainableTokensWrapper extends Module {
     return this.child<TrainableTokensLayer>('token_adapter');
   }
 
-  setAdapter(name: string | null, options: { inferenceMode?: boolean } = {}): void {
+  get mergedAdapters(): readonly string[] {
+    return this.tokenAdapter.mergedAdapters;
+  }
+
+  adapterNames(): string[] {
+    return [...this.tokenAdapter.owner.tokenIndices.keys()];
+  }
+
+  hasAdapter(name: string): boolean {
+    return this.tokenAdapter.hasAdapter(name);
+  }
+
+  /** One adapter's rows active at a time in node-peft (none named, or a name it lacks: the base rows). */
+  setAdapter(names: string | null | readonly string[], options: Partial<ActivationOptions> = {}): void {
     const layer = this.tokenAdapter;
-    layer.activeAdapter = name !== null && layer.hasAdapter(name) ? name : null;
+    const list = names === null ? [] : typeof names === 'string' ? [names] : names;
+    const held = list.filter((name) => layer.hasAdapter(name));
+    if (held.length > 1) {
+      throw new PeftError(`trainable_token_indices: several adapters (${held.join(', ')}) active at once on one embedding are not supported by node-peft`);
+    }
+    layer.activeAdapter = held[0] ?? null;
     if (layer.tiedTo) return;
     for (const adapter of layer.tokenIndices.keys()) {
       layer.delta(adapter).requiresGrad = adapter === layer.activeAdapter && !options.inferenceMode && !layer.disabled;
     }
   }
 
-  enableAdapters(enabled: boolean, options: { inferenceMode?: boolean } = {}): void {
+  enableAdapters(enabled: boolean, options: Partial<ActivationOptions> = {}): void {
     this.tokenAdapter.disabled = !enabled;
     this.setAdapter(this.tokenAdapter.activeAdapter, options);
+  }
+
+  /** A tied layer follows the embedding's adapter: deleting is the embedding wrapper's job. */
+  deleteAdapter(name: string): void {
+    this.tokenAdapter.deleteAdapter(name);
+  }
+
+  /** Fresh rows start as the base rows (init_lora_weights true); nothing else to reset. */
+  resetAdapter(): void {}
+
+  /** Writes the rows into the base weight (a tied layer shares that weight: the embedding's wrapper does it). */
+  merge(names: readonly string[]): void {
+    if (this.tokenAdapter.tiedTo) return;
+    for (const name of names) this.tokenAdapter.merge(name);
+  }
+
+  unmerge(): void {
+    this.tokenAdapter.unmerge();
+  }
+
+  savedEntries(adapterName: string): CarrierEntry[] {
+    const layer = this.tokenAdapter;
+    if (layer.tiedTo || !layer.hasAdapter(adapterName)) return [];
+    return [{ key: 'token_adapter.trainable_tokens_delta', tensor: layer.delta(adapterName), kind: 'trainable_tokens' }];
+  }
+
+  /** Rows of a mixed batch cannot use different token rows here: only all-base or no-token-adapter rows pass. */
+  enterMixedBatch(rowAdapters: readonly string[]): () => void {
+    const layer = this.tokenAdapter;
+    if (rowAdapters.some((name) => layer.hasAdapter(name)) || layer.activeAdapter !== null) {
+      throw new PeftError('trainable_token_indices: mixed batches (adapter_names) are not supported');
+    }
+    return () => undefined;
+  }
+
+  detachedTensors(): Tensor[] {
+    return [];
   }
 
   forward(x: Tensor): Tensor {
     return this.tokenAdapter.forward(x);
   }
 
-  /** On unload: the base layer, with the active adapter's rows written in when merging. */
-  unwrap(merge: boolean): Module {
+  /** On unload: the base layer (merge first to keep the adapter's rows). */
+  unwrap(): Module {
     const layer = this.tokenAdapter;
-    if (merge && layer.activeAdapter !== null && !layer.tiedTo) layer.merge(layer.activeAdapter);
+    if (!layer.tiedTo) for (const name of [...layer.tokenIndices.keys()]) if (!layer.mergedAdapters.includes(name)) layer.deleteAdapter(name);
     return layer.baseLayer;
   }
 }

@@ -1,4 +1,5 @@
-// add_weighted_adapter (PEFT §5.12, as PEFT 0.21 computes it) for combination types 'linear', 'cat' and 'svd'.
+// add_weighted_adapter (PEFT §5.12, as PEFT 0.21 computes it): 'linear', 'cat', 'svd', and the task-arithmetic
+// family of merge-utils.ts ('ties', 'dare_linear', 'dare_ties', 'magnitude_prune') with their '_svd' forms.
 import { PeftError } from '../errors.js';
 import type { Parameter } from '../nn/parameter.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -8,17 +9,25 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LoraConfig, loraConfigToObject } from './config.js';
 import { LoraEmbedding } from './layers/lora-embedding.js';
-import type { LoraLayer } from './layers/lora-layer.js';
+import { LoraLayer } from './layers/lora-layer.js';
 import { LoraLinear } from './layers/lora-linear.js';
-import type { PeftModel } from './peft-model.js';
+import { combineTaskTensors, type MajoritySignMethod, type TaskCombination } from './merge-utils.js';
+import type { AdapterHost } from './host.js';
 
-export type CombinationType = 'linear' | 'cat' | 'svd';
+const ON_FACTORS = ['linear', 'ties', 'dare_linear', 'dare_ties', 'magnitude_prune'] as const;
+const ON_DELTAS = ['svd', 'ties_svd', 'dare_linear_svd', 'dare_ties_svd', 'magnitude_prune_svd'] as const;
+export const COMBINATION_TYPES = ['cat', ...ON_FACTORS, ...ON_DELTAS] as const;
+export type CombinationType = (typeof COMBINATION_TYPES)[number];
 
 export interface WeightedAdapterOptions {
   svdRank?: number;
   /** Quantile at which the SVD factors are clipped (PEFT's svd_clamp). */
   svdClamp?: number | null;
   svdFullMatrices?: boolean;
+  /** Fraction of values kept by ties / dare_* / magnitude_prune (and their _svd forms). */
+  density?: number | null;
+  /** How ties / dare_ties elect the sign: 'total' (sum of values, default) or 'frequency' (count of signs). */
+  majoritySignMethod?: MajoritySignMethod;
 }
 
 /** [A, B] of one adapter on a layer (lora_A/lora_B or lora_embedding_A/B). */
@@ -41,8 +50,10 @@ function combinedTargets(configs: LoraConfig[]): string[] | string {
 
 function newRankFor(configs: LoraConfig[], combination: CombinationType, options: WeightedAdapterOptions): number {
   const ranks = configs.map((c) => Math.max(c.r, ...Object.values(c.rank_pattern)));
-  if (combination === 'linear') {
-    if (new Set(ranks).size !== 1) throw new PeftError("add_weighted_adapter: all adapters must have the same r value when using combination_type 'linear'");
+  if ((ON_FACTORS as readonly string[]).includes(combination)) {
+    if (new Set(ranks).size !== 1) {
+      throw new PeftError('add_weighted_adapter: all adapters must have the same r value when using combination_type linear, ties, dare_ties or dare_linear');
+    }
     return ranks[0];
   }
   if (combination === 'cat') return ranks.reduce((a, b) => a + b, 0);
@@ -54,14 +65,14 @@ function newRankFor(configs: LoraConfig[], combination: CombinationType, options
  * B' = Σ√|wᵢsᵢ|·Bᵢ. 'cat': rank Σrᵢ, A' = [wᵢsᵢ·Aᵢ] stacked, B' = [Bᵢ] side by side (exactly Σ wᵢΔWᵢ).
  * 'svd': Σ wᵢΔWᵢ truncated to svdRank by SVD. The new config has r = lora_alpha = new rank (scaling 1).
  */
-export function addWeightedAdapter(peft: PeftModel, adapters: string[], weights: number[], adapterName: string,
+export function addWeightedAdapter(peft: AdapterHost, adapters: string[], weights: number[], adapterName: string,
   combinationType: CombinationType = 'svd', options: WeightedAdapterOptions = {}): void {
   if (peft.peftConfig.has(adapterName)) return;
   if (adapters.length === 0 || adapters.length !== weights.length) {
     throw new PeftError(`add_weighted_adapter: expected as many weights as adapters (at least one), got ${adapters.length} adapters and ${weights.length} weights`);
   }
-  if (!['linear', 'cat', 'svd'].includes(combinationType)) {
-    throw new PeftError(`add_weighted_adapter: combination_type must be 'linear', 'cat' or 'svd' in node-peft, got ${JSON.stringify(combinationType)}`);
+  if (!(COMBINATION_TYPES as readonly string[]).includes(combinationType)) {
+    throw new PeftError(`add_weighted_adapter: combination_type must be one of ${COMBINATION_TYPES.join(', ')}, got ${JSON.stringify(combinationType)}`);
   }
   const configs = adapters.map((name) => {
     const config = peft.peftConfig.get(name);
@@ -80,23 +91,22 @@ export function addWeightedAdapter(peft: PeftModel, adapters: string[], weights:
     { warn: () => undefined },
   );
   peft.addAdapter(adapterName, config);
-  for (const [, layer] of peft.loraLayers()) {
-    if (!layer.hasAdapter(adapterName)) continue;
+  for (const [, layer] of peft.carriers()) {
+    if (!(layer instanceof LoraLayer) || !layer.hasAdapter(adapterName)) continue;
     const present = adapters.map((name, i) => ({ name, weight: weights[i] })).filter(({ name }) => layer.hasAdapter(name));
     const [targetA, targetB] = pair(layer, adapterName);
     noGrad(() => scope(() => {
       targetA.zero_();
       targetB.zero_();
       if (present.length === 0) return;
-      if (combination === 'svd') return combineSvd(layer, present, targetA, targetB, newRank, options);
-      if (combination === 'linear') {
-        for (const { name, weight } of present) {
-          const [A, B] = pair(layer, name);
-          const ws = weight * layer.setting(name).scaling;
-          const c = Math.sqrt(Math.abs(ws));
-          targetA.add_(A.mul(c * Math.sign(ws)));
-          targetB.add_(B.mul(c));
-        }
+      if ((ON_DELTAS as readonly string[]).includes(combination)) return combineSvd(layer, combination, present, targetA, targetB, newRank, options, peft.warn);
+      if ((ON_FACTORS as readonly string[]).includes(combination)) {
+        // PEFT's _generalized_task_arithmetic_weighted_adapter: √|w·s| on both factors, the sign on A only
+        const factors = present.map(({ name, weight }) => ({ pair: pair(layer, name), ws: weight * layer.setting(name).scaling }));
+        const task = { density: options.density ?? null, majoritySignMethod: options.majoritySignMethod, warn: peft.warn };
+        const kind = combination as TaskCombination;
+        targetA.copy_(combineTaskTensors(kind, factors.map((f) => f.pair[0]), factors.map((f) => Math.sqrt(Math.abs(f.ws)) * (f.ws >= 0 ? 1 : -1)), task));
+        targetB.copy_(combineTaskTensors(kind, factors.map((f) => f.pair[1]), factors.map((f) => Math.sqrt(Math.abs(f.ws))), task));
         return;
       }
       const As: Tensor[] = [];
@@ -114,12 +124,14 @@ export function addWeightedAdapter(peft: PeftModel, adapters: string[], weights:
   }
 }
 
-function combineSvd(layer: LoraLayer, present: { name: string; weight: number }[], targetA: Tensor, targetB: Tensor, rank: number,
-  options: WeightedAdapterOptions): void {
+function combineSvd(layer: LoraLayer, combination: CombinationType, present: { name: string; weight: number }[], targetA: Tensor, targetB: Tensor,
+  rank: number, options: WeightedAdapterOptions, warn: (m: string) => void): void {
   if (!(layer instanceof LoraLinear) && !(layer instanceof LoraEmbedding)) {
-    throw new PeftError(`add_weighted_adapter('svd'): ${layer.constructor.name} layers are not supported`);
+    throw new PeftError(`add_weighted_adapter('${combination}'): ${layer.constructor.name} layers are not supported`);
   }
-  let delta = present.map(({ name, weight }) => layer.deltaWeight(name).mul(weight)).reduce((a, b) => a.add(b));
+  const kind = (combination === 'svd' ? 'linear' : combination.slice(0, -'_svd'.length)) as TaskCombination;
+  let delta = combineTaskTensors(kind, present.map(({ name }) => layer.deltaWeight(name)), present.map(({ weight }) => weight),
+    { density: options.density ?? null, majoritySignMethod: options.majoritySignMethod, warn });
   const transposed = layer instanceof LoraEmbedding || layer.fanInFanOut;
   if (transposed) delta = delta.mT();
   const [B, A] = loraSvd(delta.float(), rank, { fullMatrices: options.svdFullMatrices ?? true, clamp: options.svdClamp ?? null });

@@ -15,3 +15,4 @@ export { writeFileAtomic, writeFileAtomicSync, writeTextFileAtomic, isAtomicWrit
 export { replaceFolder, replaceFolderSync, resolveFolder, recoverFolder, recoverFolders } from './replace-folder.js';
 export type { ReplaceFolderOptions } from './replace-folder.js';
 export type { TensorMap } from './tensors.js';
+export { parseTorchPickle, loadTorchPickle } from './torch-pickle.js';

@@ -59,6 +59,13 @@ export const ADAPTER_SCENARIOS: InteropScenario[] = [
   { name: 'llama_lora_embedding', goldenCase: golden('09_llama_lora_embedding'), adapters: [{ name: 'default', config: lora({ target_modules: ['embed_tokens'] }) }] },
   { name: 'llama_trainable_tokens', goldenCase: golden('12_llama_trainable_tokens'), adapters: [{ name: 'default', config: lora({ task_type: 'CAUSAL_LM', target_modules: ['q_proj', 'v_proj'], trainable_token_indices: [3, 7, 42] }) }] },
   { name: 'llama_trainable_tokens_tied', goldenCase: golden('12b_llama_trainable_tokens_tied'), adapters: [{ name: 'default', config: lora({ task_type: 'CAUSAL_LM', target_modules: ['q_proj', 'v_proj'], trainable_token_indices: [2, 11, 60] }) }] },
+  { name: 'qwen2_lora_bias', goldenCase: golden('11_qwen2_attention_bias_all_proj'), adapters: [{ name: 'default', config: lora({ task_type: 'CAUSAL_LM', target_modules: ['q_proj', 'k_proj', 'v_proj'], lora_bias: true }) }] },
+  {
+    // aLoRA: the invocation [49, 27] is in row 0 only (from position 2 on); the mixed batch runs it per row as PEFT
+    name: 'llama_alora', goldenCase: golden('10_llama_mixed_batch_base_row'),
+    adapters: [{ name: 'default', config: lora({ task_type: 'CAUSAL_LM', target_modules: ['q_proj', 'v_proj', 'down_proj'], alora_invocation_tokens: [49, 27] }) }],
+    mixedAdapterNames: ['default', '__base__', 'default', '__base__'],
+  },
   { name: 'qwen2_all_projections', goldenCase: golden('11_qwen2_attention_bias_all_proj'), adapters: [{ name: 'default', config: lora({ task_type: 'CAUSAL_LM', target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }) }] },
 ];
 

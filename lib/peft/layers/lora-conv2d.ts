@@ -1,16 +1,16 @@
-// LoRA on a Conv2d (weight [out, in, kh, kw]). In memory, as PEFT: lora_A.<adapter> = Conv2d(in, r, kernel,
-// stride, padding, no bias), lora_B.<adapter> = Conv2d(r, out, 1×1, no bias), lora_magnitude_vector (DoRA,
-// shape [1, out, 1, 1]). Dilation and groups of the base are not copied to lora_A (as PEFT); groups > 1 unsupported.
+// LoRA on a Conv2d (weight [out, in, kh, kw]) or Conv1d (weight [out, in, k]). In memory, as PEFT: lora_A.<adapter>
+// = Conv(in, r, kernel, stride, padding, no bias), lora_B.<adapter> = Conv(r, out, 1, bias only with lora_bias),
+// lora_magnitude_vector (DoRA, shape [1, out, 1(, 1)]). Dilation and groups of the base are not copied to lora_A
+// (as PEFT); groups > 1 unsupported.
 import { PeftError } from '../../errors.js';
 import type { ModuleDict } from '../../nn/containers.js';
 import type { Module } from '../../nn/module.js';
 import type { Parameter } from '../../nn/parameter.js';
 import { dropout } from '../../tensor/functional.js';
-import { einsum } from '../../tensor/ops-math.js';
 import { scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { convWeightNorm } from '../dora.js';
-import { adapterDtype, DeferredInitConv2d, initFactorLayers, moduleDictOf } from './containers.js';
+import { adapterDtype, DeferredInitConv1d, DeferredInitConv2d, initFactorLayers, moduleDictOf } from './containers.js';
 import { type InitLoraWeights, LoraLayer } from './lora-layer.js';
 
 type ConvLike = Module & {
@@ -22,38 +22,54 @@ type ConvLike = Module & {
 
 export class LoraConv2d extends LoraLayer {
   readonly adapterLayerNames = ['lora_A', 'lora_B', 'lora_magnitude_vector'] as const;
+  protected override readonly supportsLoraBias = true;
 
   constructor(baseLayer: Module) {
     super(baseLayer);
     const weight = baseLayer.param('weight');
-    if (weight.ndim !== 4) throw new PeftError(`LoraConv2d: the base layer's weight must be 4-D, got shape [${weight.shape.join(', ')}]`);
+    if (weight.ndim !== 4 && weight.ndim !== 3) throw new PeftError(`LoraConv2d: the base layer's weight must be 3-D (Conv1d) or 4-D (Conv2d), got shape [${weight.shape.join(', ')}]`);
     const groups = (baseLayer as ConvLike).groups ?? 1;
     if (groups !== 1) throw new PeftError(`LoraConv2d: base convolutions with groups > 1 are not supported (got groups=${groups})`);
   }
 
-  #conv(dict: 'lora_A' | 'lora_B', name: string): DeferredInitConv2d {
-    return this.child<ModuleDict>(dict).get<DeferredInitConv2d>(name);
+  #conv(dict: 'lora_A' | 'lora_B', name: string): DeferredInitConv2d | DeferredInitConv1d {
+    return this.child<ModuleDict>(dict).get<DeferredInitConv2d | DeferredInitConv1d>(name);
   }
 
   protected createLoraTensors(adapterName: string, r: number): void {
     const base = this.baseLayer as ConvLike;
     const weight = base.param('weight');
-    const [out, inChannels, kh, kw] = weight.shape;
+    const [out, inChannels, ...kernel] = weight.shape;
     const factory = { dtype: adapterDtype(weight.dtype), device: weight.device };
-    const A = new DeferredInitConv2d(inChannels, r, [kh, kw], { stride: base.stride ?? 1, padding: base.padding ?? 0, bias: false, ...factory });
+    const bias = this.setting(adapterName).loraBias;
+    if (kernel.length === 1) {
+      const conv1 = base as unknown as { stride?: number; padding?: number | 'same' };
+      moduleDictOf(this, 'lora_A').set(adapterName, new DeferredInitConv1d(inChannels, r, kernel[0], { stride: conv1.stride ?? 1, padding: conv1.padding ?? 0, bias: false, ...factory }));
+      moduleDictOf(this, 'lora_B').set(adapterName, new DeferredInitConv1d(r, out, 1, { bias, ...factory }));
+      return;
+    }
+    const A = new DeferredInitConv2d(inChannels, r, [kernel[0], kernel[1]], { stride: base.stride ?? 1, padding: base.padding ?? 0, bias: false, ...factory });
     moduleDictOf(this, 'lora_A').set(adapterName, A);
-    moduleDictOf(this, 'lora_B').set(adapterName, new DeferredInitConv2d(r, out, 1, { bias: false, ...factory }));
+    moduleDictOf(this, 'lora_B').set(adapterName, new DeferredInitConv2d(r, out, 1, { bias, ...factory }));
   }
 
   protected initLoraTensors(adapterName: string, init: InitLoraWeights, r: number): void {
+    if (init !== true && init !== false && init !== 'gaussian') throw new PeftError(`init_lora_weights ${JSON.stringify(init)} is supported on Linear layers only (${this.constructor.name} here)`);
     initFactorLayers(this.#conv('lora_A', adapterName), this.#conv('lora_B', adapterName), init, r);
   }
 
   protected loraParameters(adapterName: string): [string, Parameter][] {
-    return [
+    const out: [string, Parameter][] = [
       [`lora_A.${adapterName}.weight`, this.#conv('lora_A', adapterName).weight],
       [`lora_B.${adapterName}.weight`, this.#conv('lora_B', adapterName).weight],
     ];
+    const bias = this.loraBiasOf(adapterName);
+    if (bias) out.push([`lora_B.${adapterName}.bias`, bias]);
+    return out;
+  }
+
+  protected override loraBiasOf(adapterName: string): Parameter | null {
+    return this.#conv('lora_B', adapterName).bias;
   }
 
   /** B(A(dropout(x)))·scaling. */
@@ -65,13 +81,13 @@ export class LoraConv2d extends LoraLayer {
     });
   }
 
-  /** ΔW[o, i, kh, kw] = scaling·Σ_r B[o, r]·A[r, i, kh, kw], in the base weight's dtype. */
+  /** ΔW[o, i, k…] = scaling·Σ_r B[o, r]·A[r, i, k…], in the base weight's dtype. */
   deltaWeight(adapterName: string): Tensor {
     const weight = this.baseLayer.param('weight');
     const scaling = this.setting(adapterName).scaling;
     return scope(() => {
       const B2 = this.#conv('lora_B', adapterName).weight.flatten(1);
-      return einsum('or,rikl->oikl', B2, this.#conv('lora_A', adapterName).weight).mul(scaling).to(weight.dtype).contiguous();
+      return B2.mm(this.#conv('lora_A', adapterName).weight.flatten(1)).reshape(...weight.shape).mul(scaling).to(weight.dtype).contiguous();
     });
   }
 
@@ -80,13 +96,13 @@ export class LoraConv2d extends LoraLayer {
     return convWeightNorm(weight);
   }
 
-  /** [1, out, 1, 1] → [out, 1, 1, 1] to scale W [out, in, kh, kw]. */
+  /** [1, out, 1(, 1)] → [out, 1, 1(, 1)] to scale W [out, in, k(, k)]. */
   protected scaleForWeight(factor: Tensor): Tensor {
     return factor.transpose(0, 1);
   }
 
   protected outputBias(): Tensor | null {
     const bias = this.baseLayer.paramOrNull('bias');
-    return bias ? bias.view(1, -1, 1, 1) : null;
+    return bias ? bias.view(1, -1, ...new Array<number>(this.baseLayer.param('weight').ndim - 2).fill(1)) : null;
   }
 }

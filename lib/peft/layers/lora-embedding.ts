@@ -43,6 +43,7 @@ export class LoraEmbedding extends LoraLayer {
   }
 
   protected initLoraTensors(adapterName: string, init: InitLoraWeights): void {
+    if (init !== true && init !== false && init !== 'gaussian') throw new PeftError(`init_lora_weights ${JSON.stringify(init)} is supported on Linear layers only (${this.constructor.name} here)`);
     // PEFT draws randn for A then B; init_lora_weights true/'gaussian' then zeroes A and redraws B ~ N(0, 1).
     const [A, B] = [this.#A(adapterName), this.#B(adapterName)];
     normal_(A);

@@ -8,12 +8,16 @@ import type { Parameter } from '../../nn/parameter.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { keep, scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { DoraMagnitude } from '../dora.js';
+import { ADAPTER_CARRIER, type ActivationOptions, type AdapterCarrier, type CarrierEntry, noUndo } from '../carrier.js';
+import { DoraMagnitude, doraMergedWeight, doraOutput, doraUnmergedWeight } from '../dora.js';
+import { aloraMask } from '../alora.js';
 import { BASE_ROW, checkBatch, currentAdapterNames, rowIndex, rowsByAdapter } from '../mixed-batch.js';
 import { loraScaling } from '../patterns.js';
 import { moduleDictOf, removeFromModuleDict, removeFromParameterDict } from './containers.js';
+import { BASE_CHANGING_INITS, WEIGHT_INITS } from './weight-inits.js';
 
-export type InitLoraWeights = boolean | 'gaussian';
+export type { InitLoraWeights } from './containers.js';
+import type { InitLoraWeights } from './containers.js';
 
 /** What one adapter asks of one layer (already resolved through rank_pattern / alpha_pattern). */
 export interface LoraLayerOptions {
@@ -23,6 +27,10 @@ export interface LoraLayerOptions {
   useRslora?: boolean;
   initLoraWeights?: InitLoraWeights;
   useDora?: boolean;
+  /** lora_bias: lora_B has a bias (trained, saved as lora_B.bias, merged into the base bias). */
+  loraBias?: boolean;
+  /** aLoRA: the adapter acts only from its invocation tokens on (alora.ts); Linear layers only. */
+  alora?: boolean;
 }
 
 export interface AdapterSettings {
@@ -33,6 +41,8 @@ export interface AdapterSettings {
   useDora: boolean;
   useRslora: boolean;
   initLoraWeights: InitLoraWeights;
+  loraBias: boolean;
+  alora: boolean;
 }
 
 /** Rows of a mixed batch per adapter this layer holds (adapters absent here and '__base__' rows get the base). */
@@ -55,12 +65,20 @@ export function checkLoraOptions(layer: string, adapterName: string, o: LoraLaye
   const p = o.loraDropout ?? 0;
   if (!(p >= 0 && p < 1)) throw new PeftError(`${layer}: lora_dropout must be in [0, 1) for adapter '${adapterName}', got ${p}`);
   const init = o.initLoraWeights ?? true;
-  if (init !== true && init !== false && init !== 'gaussian') {
-    throw new PeftError(`${layer}: init_lora_weights must be true, false or 'gaussian', got ${JSON.stringify(init)}`);
+  if (init !== true && init !== false && init !== 'gaussian' && !(WEIGHT_INITS as readonly unknown[]).includes(init)) {
+    throw new PeftError(`${layer}: init_lora_weights must be true, false, 'gaussian', ${WEIGHT_INITS.map((i) => `'${i}'`).join(', ')}, got ${JSON.stringify(init)}`);
   }
 }
 
-export abstract class LoraLayer extends Module {
+/** A LoRA layer's in-memory parameter name (`lora_A.<adapter>.weight`) as saved (`lora_A.weight`; DoRA: no `.weight`). */
+export function savedLoraName(local: string): string {
+  const [container, , ...rest] = local.split('.');
+  if (container === 'lora_magnitude_vector') return container;
+  return [container, ...rest].join('.');
+}
+
+export abstract class LoraLayer extends Module implements AdapterCarrier {
+  readonly [ADAPTER_CARRIER] = 'lora' as const;
   /** Names of the child containers / parameter dicts that hold per-adapter tensors (PEFT's adapter_layer_names). */
   abstract readonly adapterLayerNames: readonly string[];
   readonly settings = new Map<string, AdapterSettings>();
@@ -115,14 +133,39 @@ export abstract class LoraLayer extends Module {
   /** DoRA: the base output's bias, shaped to broadcast over the output (null when the base has none). */
   protected abstract outputBias(): Tensor | null;
 
+  /** Layers that implement aLoRA's token mask / lora_B's bias (lora_bias). */
+  protected readonly supportsAlora: boolean = false;
+  protected readonly supportsLoraBias: boolean = false;
+
+  /** lora_B's bias of one adapter (lora_bias), or null. */
+  protected loraBiasOf(_adapterName: string): Parameter | null {
+    return null;
+  }
+
+  /** An adapter's term as it enters the output: aLoRA adapters only on the positions from their invocation on. */
+  protected gatedTerm(term: Tensor, adapterName: string, rows: readonly number[] | null = null): Tensor {
+    if (!this.setting(adapterName).alora) return term;
+    const mask = aloraMask(term, rows);
+    const out = term.mul(mask);
+    mask.dispose();
+    return out;
+  }
+
   /**
    * Adds one adapter to this layer (PEFT's update_layer). initialize false (loading a saved adapter, as PEFT's
    * low_cpu_mem_usage): A and B stay uninitialised for the caller to overwrite or resetLoraParameters().
    */
   updateLayer(adapterName: string, options: LoraLayerOptions, { initialize = true }: { initialize?: boolean } = {}): void {
+    const changesBase = BASE_CHANGING_INITS.includes(String(options.initLoraWeights));
+    const others = this.adapterNames().filter((name) => name !== adapterName);
+    if (changesBase && others.length > 0) {
+      throw new PeftError(`init_lora_weights ${JSON.stringify(options.initLoraWeights)} changes the base weight of this ${this.constructor.name}, which adapter(s) ${others.join(', ')} also use; ` +
+        'add it to a model without other adapters, or convert it to a plain LoRA adapter (savePretrained with initialAdapterDir)');
+    }
     const s = this.recordSettings(adapterName, options);
     this.createLoraTensors(adapterName, s.r);
-    if (initialize) this.initLoraTensors(adapterName, s.initLoraWeights, s.r);
+    // PiSSA / OLoRA rewrite the base weight: a loaded adapter of that kind needs it too (PEFT re-runs the init).
+    if (initialize || changesBase) this.initLoraTensors(adapterName, s.initLoraWeights, s.r);
     if (s.useDora) this.#initMagnitude(adapterName);
   }
 
@@ -174,23 +217,18 @@ export abstract class LoraLayer extends Module {
     return this.adaptedForward(x, active);
   }
 
-  /**
-   * The base output plus each active adapter's term; a DoRA adapter adds (f−1)·(y − bias) + f·term with
-   * f = m/‖W+ΔW‖ (norm detached), PEFT's eval form.
-   */
+  /** The base output plus each active adapter's term (DoRA adapters through dora.ts's doraOutput). */
   protected adaptedForward(x: Tensor, active: string[]): Tensor {
     return scope(() => {
       let y = (this.baseLayer as Forwardable).forward(x);
       for (const name of active) {
-        const term = this.loraOutput(x, name);
+        const term = this.gatedTerm(this.loraOutput(x, name), name);
         if (!this.setting(name).useDora) {
           y = y.add(term);
           continue;
         }
         const norm = noGrad(() => this.weightNorm(this.baseLayer.param('weight').add(this.deltaWeight(name))));
-        const f = (this.doraMagnitude(name) as Parameter).div(norm);
-        const bias = this.outputBias();
-        y = y.add(f.sub(1).mul(bias ? y.sub(bias) : y)).add(f.mul(term));
+        y = doraOutput(y, term, this.doraMagnitude(name) as Parameter, norm, this.outputBias());
       }
       return y;
     });
@@ -198,14 +236,22 @@ export abstract class LoraLayer extends Module {
 
   #adapterRows(x: Tensor, adapterNames: readonly string[]): AdapterRows {
     checkBatch(x, adapterNames, this.constructor.name);
-    if (this.merged) throw new PeftError('Cannot pass adapter_names when there are merged adapters, please call `unmerge_adapter` first.');
+    this.#checkMixable(adapterNames);
     const groups: AdapterRows = new Map();
-    for (const [name, rows] of rowsByAdapter(adapterNames)) {
-      if (name === BASE_ROW || !this.hasAdapter(name)) continue;
-      if (this.setting(name).useDora) throw new PeftError(`Cannot pass adapter_names with DoRA adapters (adapter '${name}' uses DoRA)`);
-      groups.set(name, rows);
-    }
+    for (const [name, rows] of rowsByAdapter(adapterNames)) if (name !== BASE_ROW && this.hasAdapter(name)) groups.set(name, rows);
     return groups;
+  }
+
+  #checkMixable(rowAdapters: readonly string[]): void {
+    if (this.merged) throw new PeftError('Cannot pass adapter_names when there are merged adapters, please call `unmerge_adapter` first.');
+    for (const name of new Set(rowAdapters)) {
+      if (this.settings.get(name)?.useDora) throw new PeftError(`Cannot pass adapter_names with DoRA adapters (adapter '${name}' uses DoRA)`);
+    }
+  }
+
+  enterMixedBatch(rowAdapters: readonly string[]): () => void {
+    this.#checkMixable(rowAdapters);
+    return noUndo;
   }
 
   /** A mixed batch: the base output for every row, plus each adapter's term on its rows (PEFT's _mixed_batch_forward). */
@@ -214,7 +260,7 @@ export abstract class LoraLayer extends Module {
       let y = (this.baseLayer as Forwardable).forward(x);
       for (const [name, list] of groups) {
         const rows = rowIndex(list, x.device);
-        y = y.indexAdd(0, rows, this.loraOutput(x.indexSelect(0, rows), name));
+        y = y.indexAdd(0, rows, this.gatedTerm(this.loraOutput(x.indexSelect(0, rows), name), name, list));
       }
       return y;
     });
@@ -231,7 +277,13 @@ export abstract class LoraLayer extends Module {
       dropout: o.loraDropout ?? 0,
       useDora: o.useDora ?? false,
       useRslora,
+      loraBias: o.loraBias ?? false,
+      alora: o.alora ?? false,
     };
+    if (s.alora && !this.supportsAlora) {
+      throw new PeftError(`aLoRA (alora_invocation_tokens) is supported on Linear layers only (PEFT applies it to every token of a ${this.constructor.name}), adapter '${adapterName}'`);
+    }
+    if (s.loraBias && !this.supportsLoraBias) throw new PeftError(`lora_bias=true is not supported for ${this.constructor.name} (as in PEFT), adapter '${adapterName}'`);
     this.settings.set(adapterName, s);
     return s;
   }
@@ -254,7 +306,7 @@ export abstract class LoraLayer extends Module {
   }
 
   /** Makes the named adapters active; their tensors trainable unless inferenceMode, the others frozen. */
-  setAdapter(names: string | string[], options: { inferenceMode?: boolean } = {}): void {
+  setAdapter(names: string | readonly string[], options: Partial<ActivationOptions> = {}): void {
     const list = typeof names === 'string' ? [names] : [...names];
     if (this.merged && list.join() !== this.activeAdapters.join()) this.unmerge();
     for (const name of this.adapterNames()) {
@@ -269,8 +321,27 @@ export abstract class LoraLayer extends Module {
     for (const [, p] of this.adapterParameters(adapterName)) p.requiresGrad = trainable;
   }
 
+  /** Disabling bypasses every adapter; requires_grad is left as setAdapter made it (as PEFT's LoRA layers). */
   enableAdapters(enabled: boolean): void {
     this.disabled = !enabled;
+  }
+
+  resetAdapter(name: string): void {
+    if (this.hasAdapter(name)) this.resetLoraParameters(name);
+  }
+
+  savedEntries(adapterName: string): CarrierEntry[] {
+    return this.adapterParameters(adapterName).map(([local, tensor]) => ({ key: savedLoraName(local), tensor, kind: 'lora' }));
+  }
+
+  /** The base layer, with every adapter's tensors freed (merge first to keep their effect). */
+  unwrap(): Module {
+    for (const adapter of this.adapterNames()) for (const [, p] of this.adapterParameters(adapter)) p.dispose();
+    return this.baseLayer;
+  }
+
+  detachedTensors(): Tensor[] {
+    return [];
   }
 
   deleteAdapter(adapterName: string): void {
@@ -288,13 +359,15 @@ export abstract class LoraLayer extends Module {
   }
 
   /** Folds the adapters (default: the active ones) into the base weight. Already merged ones are skipped. */
-  merge(options: MergeOptions = {}): void {
-    const names = options.adapterNames ?? this.activeHere();
+  merge(namesOrOptions: readonly string[] | MergeOptions = {}, options: { safeMerge?: boolean } = {}): void {
+    const legacy = Array.isArray(namesOrOptions) ? null : (namesOrOptions as MergeOptions);
+    const names = legacy ? (legacy.adapterNames ?? this.activeHere()) : (namesOrOptions as readonly string[]);
+    const safeMerge = (legacy ? legacy.safeMerge : options.safeMerge) ?? false;
     noGrad(() => {
       for (const name of names) {
         if (!this.settings.has(name)) continue;
         if (this.mergedAdapters.includes(name)) continue;
-        this.#mergeOne(name, options.safeMerge ?? false);
+        this.#mergeOne(name, safeMerge);
         this.mergedAdapters.push(name);
       }
     });
@@ -307,31 +380,40 @@ export abstract class LoraLayer extends Module {
     });
   }
 
-  /** W ← W + ΔW; DoRA: W ← (W + ΔW)·m/‖W + ΔW‖, keeping that norm so unmerge restores W exactly. */
+  /** W ← W + ΔW; DoRA (dora.ts): W ← (W + ΔW)·m/‖W + ΔW‖, keeping that norm so unmerge restores W exactly. */
   #mergeOne(adapterName: string, safeMerge: boolean): void {
     const weight = this.baseLayer.param('weight');
+    if (this.setting(adapterName).alora) throw new PeftError(`aLoRA does not support merging (adapter '${adapterName}'), as in PEFT`);
+    const loraBias = this.loraBiasOf(adapterName);
+    const baseBias = this.baseLayer.paramOrNull('bias');
+    if (loraBias && !baseBias) throw new PeftError('Impossible to merge LoRA with `lora_bias=True` because the base layer has no bias.');
     scope(() => {
       let merged = weight.add(this.deltaWeight(adapterName));
       if (this.setting(adapterName).useDora) {
         const norm = keep(this.weightNorm(merged));
         this.#mergeNorms.set(adapterName, norm);
-        merged = merged.mul(this.scaleForWeight((this.doraMagnitude(adapterName) as Parameter).div(norm)));
+        merged = doraMergedWeight(merged, this.doraMagnitude(adapterName) as Parameter, norm, (f) => this.scaleForWeight(f));
       }
+      const mergedBias = loraBias && baseBias ? baseBias.add(loraBias.mul(this.setting(adapterName).scaling)) : null;
       if (safeMerge) LoraLayer.checkFinite(merged, adapterName);
+      if (safeMerge && mergedBias) LoraLayer.checkFinite(mergedBias, adapterName);
       weight.copy_(merged);
+      if (mergedBias) baseBias?.copy_(mergedBias);
     });
   }
 
   #unmergeOne(adapterName: string): void {
     const weight = this.baseLayer.param('weight');
     scope(() => {
+      const loraBias = this.loraBiasOf(adapterName);
+      if (loraBias) this.baseLayer.param('bias').sub_(loraBias.mul(this.setting(adapterName).scaling));
       const delta = this.deltaWeight(adapterName);
       const norm = this.#mergeNorms.get(adapterName);
       if (!norm) {
         weight.sub_(delta);
         return;
       }
-      weight.copy_(weight.div(this.scaleForWeight((this.doraMagnitude(adapterName) as Parameter).div(norm))).sub(delta));
+      weight.copy_(doraUnmergedWeight(weight, delta, this.doraMagnitude(adapterName) as Parameter, norm, (f) => this.scaleForWeight(f)));
       this.#mergeNorms.delete(adapterName);
       norm.dispose();
     });
@@ -349,4 +431,9 @@ export abstract class LoraLayer extends Module {
       throw new PeftError(`NaNs detected in the merged weights. The adapter ${adapterName} seems to be broken`);
     }
   }
+}
+
+/** The LoRA layers among a model's adapter carriers. */
+export function loraLayersOf(carriers: readonly [string, unknown][]): [string, LoraLayer][] {
+  return carriers.filter((entry): entry is [string, LoraLayer] => entry[1] instanceof LoraLayer);
 }

@@ -7,15 +7,19 @@ import type { ModuleDict } from '../../nn/containers.js';
 import type { Module } from '../../nn/module.js';
 import type { Parameter } from '../../nn/parameter.js';
 import { noGrad } from '../../tensor/autograd.js';
-import { dropout } from '../../tensor/functional.js';
-import { doraLinear, loraDelta, loraLinear, loraLinearGrouped, type LowRankTerm } from '../../tensor/lora.js';
+import { dropout, linear } from '../../tensor/functional.js';
+import { loraDelta, loraLinear, loraLinearGrouped, type LowRankTerm } from '../../tensor/lora.js';
+import { doraLinear } from '../dora.js';
 import { scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { adapterDtype, DeferredInitLinear, initFactorLayers, moduleDictOf } from './containers.js';
 import { type AdapterRows, type InitLoraWeights, LoraLayer } from './lora-layer.js';
+import { oloraInit, orthogonalInit, pissaInit } from './weight-inits.js';
 
 export class LoraLinear extends LoraLayer {
   readonly adapterLayerNames = ['lora_A', 'lora_B', 'lora_magnitude_vector'] as const;
+  protected override readonly supportsAlora = true;
+  protected override readonly supportsLoraBias = true;
   readonly fanInFanOut: boolean;
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -36,18 +40,48 @@ export class LoraLinear extends LoraLayer {
     const weight = this.baseLayer.param('weight');
     const factory = { dtype: adapterDtype(weight.dtype), device: weight.device };
     moduleDictOf(this, 'lora_A').set(adapterName, new DeferredInitLinear(this.inFeatures, r, { bias: false, ...factory }));
-    moduleDictOf(this, 'lora_B').set(adapterName, new DeferredInitLinear(r, this.outFeatures, { bias: false, ...factory }));
+    const bias = this.setting(adapterName).loraBias;
+    moduleDictOf(this, 'lora_B').set(adapterName, new DeferredInitLinear(r, this.outFeatures, { bias, ...factory }));
   }
 
   protected initLoraTensors(adapterName: string, init: InitLoraWeights, r: number): void {
-    initFactorLayers(this.#factor('lora_A', adapterName), this.#factor('lora_B', adapterName), init, r);
+    const [A, B] = [this.#factor('lora_A', adapterName), this.#factor('lora_B', adapterName)];
+    if (init !== 'pissa' && init !== 'olora' && init !== 'orthogonal') {
+      initFactorLayers(A, B, init, r);
+      return;
+    }
+    A.defaultInit();
+    B.defaultInit();
+    const weight = this.baseLayer.param('weight');
+    if (init === 'olora' && this.fanInFanOut) throw new PeftError('init_lora_weights "olora" is not supported on fan_in_fan_out (GPT-2 Conv1D) layers');
+    const scaling = this.setting(adapterName).scaling;
+    noGrad(() => scope(() => {
+      const w = this.fanInFanOut ? weight.mT() : weight;
+      const made = init === 'pissa' ? pissaInit(w, r, scaling) : init === 'olora' ? oloraInit(w, r, scaling) : orthogonalInit(this.inFeatures, this.outFeatures, r);
+      A.weight.copy_(made.A);
+      B.weight.copy_(made.B);
+      if (made.residual) weight.copy_(this.fanInFanOut ? made.residual.mT() : made.residual);
+    }));
   }
 
   protected loraParameters(adapterName: string): [string, Parameter][] {
-    return [
+    const out: [string, Parameter][] = [
       [`lora_A.${adapterName}.weight`, this.#factor('lora_A', adapterName).weight],
       [`lora_B.${adapterName}.weight`, this.#factor('lora_B', adapterName).weight],
     ];
+    const bias = this.loraBiasOf(adapterName);
+    if (bias) out.push([`lora_B.${adapterName}.bias`, bias]);
+    return out;
+  }
+
+  protected override loraBiasOf(adapterName: string): Parameter | null {
+    return this.#factor('lora_B', adapterName).bias;
+  }
+
+  /** Adapters the fused native forwards cannot run: DoRA, lora_bias (lora_B's bias), aLoRA (a token mask). */
+  #needsOwnTerm(name: string): boolean {
+    const s = this.setting(name);
+    return s.useDora || s.loraBias || s.alora;
   }
 
   #term(name: string): LowRankTerm {
@@ -59,10 +93,12 @@ export class LoraLinear extends LoraLayer {
     const base = this.baseLayer;
     const weight = base.param('weight');
     const bias = base.paramOrNull('bias');
-    const plain = active.filter((name) => !this.setting(name).useDora).map((name) => this.#term(name));
+    const plain = active.filter((name) => !this.#needsOwnTerm(name)).map((name) => this.#term(name));
     let y = loraLinear(x, weight, bias, plain, this.training, this.fanInFanOut);
-    for (const name of active.filter((n) => this.setting(n).useDora)) {
-      const next = doraLinear(x, y, weight, bias, this.#term(name), this.doraMagnitude(name) as Parameter, this.training, this.fanInFanOut);
+    for (const name of active.filter((n) => this.#needsOwnTerm(n))) {
+      const next = this.setting(name).useDora
+        ? doraLinear(x, y, weight, bias, this.#term(name), this.doraMagnitude(name) as Parameter, this.training, this.fanInFanOut)
+        : scope(() => y.add(this.gatedTerm(this.loraOutput(x, name), name)));
       y.dispose();
       y = next;
     }
@@ -71,6 +107,7 @@ export class LoraLinear extends LoraLayer {
 
   /** One low-rank product per adapter group of rows (loraLinearGrouped); other rows get the base output. */
   protected override mixedForward(x: Tensor, groups: AdapterRows): Tensor {
+    if ([...groups.keys()].some((name) => this.#needsOwnTerm(name))) return super.mixedForward(x, groups);
     const rowAdapter = new Array<number>(x.shape[0]).fill(-1);
     const terms: LowRankTerm[] = [];
     for (const [name, rows] of groups) {
@@ -86,7 +123,7 @@ export class LoraLinear extends LoraLayer {
     const { A, B, scale, dropout: p = 0 } = this.#term(adapterName);
     return scope(() => {
       const xd = p > 0 && this.training ? dropout(x, p, true) : x;
-      return xd.to(A.dtype).matmul(A.mT()).matmul(B.mT()).mul(scale);
+      return linear(linear(xd.to(A.dtype), A), B, this.loraBiasOf(adapterName)).mul(scale);
     });
   }
 
