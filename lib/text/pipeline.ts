@@ -71,13 +71,13 @@ export class TokenizerPipeline {
   constructor(json: JsonObject) {
     if (!isObject(json.model)) throw new Error('"model" must be an object');
     const model = json.model;
+    this.addedTokens = addedTokenSpecs(json);
     const forLibrary: JsonObject = { ...json, pre_tokenizer: null };
     for (const key of COMPONENTS) forLibrary[key] ??= null;
     if (model.type === 'WordLevel') forLibrary.model = { ...model, type: undefined }; // the library's pass-through model
     forLibrary.added_tokens = Array.isArray(json.added_tokens) ? json.added_tokens : [];
     this.library = new LibraryTokenizer(forLibrary, {}) as unknown as LibraryInternals;
     this.preTokenize = createPreTokenizer(json.pre_tokenizer);
-    this.addedTokens = addedTokenSpecs(json);
     for (const token of this.addedTokens) {
       this.addedByContent.set(token.content, token);
       this.addedById.set(token.id, token);
