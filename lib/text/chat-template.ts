@@ -2,6 +2,9 @@
 import { Template } from '@huggingface/jinja';
 import { ChatTemplateError } from '../errors.js';
 import { SPECIAL_TOKEN_KEYS, type SpecialTokenKey } from './config.js';
+import { applyJinjaFixes } from './jinja-fixes.js';
+
+applyJinjaFixes();
 
 export interface ChatContentPart {
   type: string;

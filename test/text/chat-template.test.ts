@@ -48,6 +48,11 @@ describe('chat template rules', () => {
     expect(() => gpt2.applyChatTemplate(messages, { chatTemplate: '{% for m in %}' })).toThrow(/does not parse/);
   });
 
+  it("strips only the given characters in strip/lstrip/rstrip(chars), as Python does", () => {
+    const render = (source: string): string => llama3.applyChatTemplate(messages, { tokenize: false, chatTemplate: source });
+    expect(render(`{{ "\\n  x\\n".lstrip("\\n") }}|{{ "xxaxx".strip("x") }}|{{ "ab  ".rstrip() }}|`)).toBe('  x\n|a|ab|');
+  });
+
   it('passes extra variables to the template', () => {
     const text = llama3.applyChatTemplate(messages, { tokenize: false, chatTemplate: '{{ greeting }} {{ bos_token }}', templateKwargs: { greeting: 'hey' } });
     expect(text).toBe('hey <|begin_of_text|>');
