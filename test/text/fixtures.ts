@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import type { ChatMessage } from '../../lib/index.js';
 
 export const TEXT_FIXTURES = resolve(__dirname, '..', 'fixtures', 'text');
-export const FAMILIES = ['gpt2', 'llama3', 'qwen2', 'llama2', 'mistral', 'gemma', 'bert', 'unigram', 'wordlevel'] as const;
+export const FAMILIES = [
+  'gpt2', 'llama3', 'qwen2', 'llama2', 'mistral', 'gemma', 'bert', 'unigram', 'wordlevel', 'gpt2_prefix', 'bert_cased',
+] as const;
 export type Family = (typeof FAMILIES)[number];
 
 export interface EncodeCase {

@@ -8,7 +8,7 @@ import { folder } from './fixtures.js';
 
 function brokenCopy(edit: (dir: string) => void): string {
   const dir = mkdtempSync(join(tmpdir(), 'tok-'));
-  cpSync(folder('qwen2'), dir, { recursive: true });
+  cpSync(folder('llama3'), dir, { recursive: true }); // PreTrainedTokenizerFast: tokenizer.json is used as written
   edit(dir);
   return dir;
 }
