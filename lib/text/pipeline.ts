@@ -20,7 +20,7 @@ interface LibraryModel {
 interface LibraryInternals {
   normalizer: Callable<[string], string> | null;
   model: LibraryModel;
-  post_processor: Callable<[string[], string[] | null, boolean], { tokens: string[] }> | null;
+  post_processor: Callable<[string[], string[] | null, boolean], { tokens: string[]; token_type_ids?: number[]; tokens_pair?: string[] | null }> | null;
   decoder: Callable<[string[]], string> | null;
 }
 
@@ -53,6 +53,25 @@ interface TokenSpan {
 export interface PipelineEncoding {
   tokens: string[];
   ids: number[];
+  typeIds: number[];
+}
+
+export interface EncodeParts {
+  pair?: string;
+  maxLength?: number;
+  side?: 'left' | 'right';
+}
+
+/** Rust tokenizers' LongestFirst lengths for a pair that must fit `max` tokens. */
+export function longestFirst(length1: number, length2: number, max: number): [number, number] {
+  const swap = length1 > length2;
+  let n1 = swap ? length2 : length1;
+  let n2 = n1 > max ? n1 : Math.max(n1, max - n1);
+  if (n1 + n2 > max) {
+    n1 = Math.floor(max / 2);
+    n2 = n1 + (max % 2);
+  }
+  return swap ? [n2, n1] : [n1, n2];
 }
 
 export class TokenizerPipeline {
@@ -184,19 +203,45 @@ export class TokenizerPipeline {
     return ids;
   }
 
-  encode(text: string, addSpecialTokens: boolean, pair?: string): PipelineEncoding {
-    const first = this.tokenize(text);
-    const second = pair === undefined ? null : this.tokenize(pair);
-    const tokens = this.library.post_processor === null
-      ? [...first, ...(second ?? [])]
-      : this.library.post_processor(first, second, addSpecialTokens).tokens;
-    return { tokens, ids: this.toIds(tokens) };
+  /** How many special tokens the post-processor adds to one sequence or a pair. */
+  private specialCount(isPair: boolean): number {
+    return this.library.post_processor === null ? 0 : this.library.post_processor([], isPair ? [] : null, true).tokens.length;
   }
 
-  /** Special tokens added around already-encoded ids (used after truncation). */
-  postProcessIds(ids: readonly number[]): number[] {
-    const tokens = ids.map((id) => this.idToToken(id) ?? '');
-    return this.library.post_processor === null ? [...ids] : this.toIds(this.library.post_processor(tokens, null, true).tokens);
+  /**
+   * Post-processed tokens, ids and type ids. With `maxLength`, sequences are cut before the special tokens are
+   * added, keeping room for them (pairs: Rust's longest-first strategy).
+   */
+  encode(text: string, addSpecialTokens: boolean, options: EncodeParts = {}): PipelineEncoding {
+    let first = this.tokenize(text);
+    let second = options.pair === undefined ? null : this.tokenize(options.pair);
+    if (options.maxLength !== undefined) {
+      const target = Math.max(0, options.maxLength - (addSpecialTokens ? this.specialCount(second !== null) : 0));
+      const cut = (tokens: string[], n: number): string[] =>
+        tokens.length <= n ? tokens : options.side === 'left' ? tokens.slice(tokens.length - n) : tokens.slice(0, n);
+      if (second === null) first = cut(first, target);
+      else if (first.length + second.length > target) {
+        const [n1, n2] = longestFirst(first.length, second.length, target);
+        first = cut(first, n1);
+        second = cut(second, n2);
+      }
+    }
+    if (this.library.post_processor === null) {
+      const tokens = [...first, ...(second ?? [])];
+      return { tokens, ids: this.toIds(tokens), typeIds: [...first.map(() => 0), ...(second ?? []).map(() => 1)] };
+    }
+    const processed = this.library.post_processor(first, second, addSpecialTokens);
+    // The library's ByteLevel post-processor hands the pair back separately instead of appending it.
+    const pairTail = processed.tokens_pair ?? [];
+    const out = { tokens: [...processed.tokens, ...pairTail] };
+    const typeIds = processed.token_type_ids ?? [...processed.tokens.map(() => 0), ...pairTail.map(() => 1)];
+    // ids of tokens that map to nothing are dropped together with their type ids
+    const kept = out.tokens.map((t) => this.tokenToId(t) ?? this.unkId);
+    return {
+      tokens: out.tokens.filter((_, i) => kept[i] !== undefined),
+      ids: kept.filter((id): id is number => id !== undefined),
+      typeIds: typeIds.filter((_, i) => kept[i] !== undefined),
+    };
   }
 
   decode(ids: readonly number[], skipSpecialTokens: boolean): string {

@@ -16,6 +16,8 @@ export interface BatchCase {
   options: { padding: boolean | 'longest' | 'max_length'; max_length?: number; truncation?: boolean; add_special_tokens?: boolean };
   input_ids: number[][];
   attention_mask: number[][];
+  pairs?: string[];
+  token_type_ids?: number[][];
 }
 export interface ChatCase {
   messages: ChatMessage[]; tools: Record<string, unknown>[] | null; add_generation_prompt: boolean;

@@ -31,14 +31,16 @@ describe.each(FAMILIES)('the %s tokenizer', (family) => {
     expect(new Set(tokenizer.eosTokenIds)).toEqual(new Set([...generationEos, ...(s.eos_token_id === null ? [] : [s.eos_token_id])]));
   });
 
-  it.runIf(want.batch.length > 0)('pads and truncates batches as transformers does', () => {
+  it.runIf(want.batch.length > 0)('pads and truncates batches (and sentence pairs, longest first) as transformers does', () => {
     const texts = ['Hello world', 'A longer sentence with more tokens in it, café 😀.', 'x'];
     for (const c of want.batch) {
       const got = tokenizer.batchEncode(texts, {
         padding: c.options.padding, truncation: c.options.truncation, maxLength: c.options.max_length,
-        addSpecialTokens: c.options.add_special_tokens,
+        addSpecialTokens: c.options.add_special_tokens, textPairs: c.pairs, returnTokenTypeIds: c.pairs !== undefined,
       });
-      expect(got, JSON.stringify(c.options)).toEqual({ input_ids: c.input_ids, attention_mask: c.attention_mask });
+      const want = c.pairs ? { input_ids: c.input_ids, attention_mask: c.attention_mask, token_type_ids: c.token_type_ids }
+        : { input_ids: c.input_ids, attention_mask: c.attention_mask };
+      expect(got, JSON.stringify(c.options)).toEqual(want);
     }
   });
 });
