@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PeftError } from '../errors.js';
+import { resolveAdapterDir } from '../hub/index.js';
 import type { Module } from '../nn/module.js';
 import { load, loadSync, loadTorchPickle, replaceFolder, resolveFolder, save, writeTextFileAtomic } from '../serialization/index.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -41,6 +42,8 @@ export interface LoadAdapterOptions {
    * PEFT's behaviour, a warning, and LoRA weights the file lacks start freshly initialised.
    */
   strict?: boolean;
+  /** Hub revision when the folder is given as a repo id ('org/adapter'). */
+  revision?: string;
 }
 
 /** The files of an adapter folder; what a save replaces (other entries in the folder are kept). */
@@ -199,7 +202,8 @@ async function readAdapterFolder(dir: string, given: LoraConfig | undefined, war
 }
 
 export async function readAdapter(model: Module, dir: string, options: LoadAdapterOptions & { warn?: (m: string) => void }): Promise<{ config: LoraConfig; tensors: Record<string, Tensor> }> {
-  const read = await readAdapterFolder(dir, options.config, options.warn);
+  const local = await resolveAdapterDir(dir, { revision: options.revision });
+  const read = await readAdapterFolder(local, options.config, options.warn);
   const config = read.config;
   const tensors = convertLegacyAdapter(model, config, read.tensors);
   config.inference_mode = !(options.isTrainable ?? false);
