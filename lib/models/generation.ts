@@ -14,7 +14,7 @@ import { chooseTokens, processLogits, resolveSampling, type Sampling, type Sampl
 
 /** A causal LM, bare or wrapped by a PeftModel. */
 export interface CausalLM {
-  forward(inputs: CausalLMInputs): ModelOutput;
+  forward(inputs: CausalLMInputs & Record<string, unknown>): ModelOutput;
   eval(): unknown;
   train?(mode?: boolean): unknown;
   training: boolean;

@@ -16,7 +16,7 @@ export { KVCache } from './kv-cache.js';
 export { generateIds, generateSteps, resolveGeneration, type CausalLM, type GenerationOptions, type GenerationStep, type ResolvedGeneration } from './generation.js';
 export {
   generate, generateText, streamText, encodePrompt, leftPad,
-  type ChatMessage, type GenerationTokenizer, type Prompt, type TextGenerationOptions,
+  type GenerationTokenizer, type Prompt, type TextGenerationOptions,
 } from './text-generation.js';
 export * as sampling from './sampling.js';
 export { loadGenerationConfig } from './generation-config.js';

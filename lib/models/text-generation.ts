@@ -5,14 +5,10 @@
 import { TorchError } from '../errors.js';
 import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { ChatMessage } from '../text/chat-template.js';
 import { StopStringMatcher } from '../text/stop-strings.js';
 import { StreamDecoder } from '../text/stream-decoder.js';
 import { type CausalLM, type GenerationOptions, generateIds, generateSteps, resolveGeneration } from './generation.js';
-
-export interface ChatMessage {
-  role: string;
-  content: string;
-}
 
 /** A prompt: plain text (special tokens such as BOS added as the tokenizer does), or chat messages. */
 export type Prompt = string | readonly ChatMessage[];
@@ -21,7 +17,7 @@ export type Prompt = string | readonly ChatMessage[];
 export interface GenerationTokenizer {
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
-  applyChatTemplate(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean; tokenize?: boolean }): string | number[];
+  applyChatTemplate(messages: readonly ChatMessage[], options?: { addGenerationPrompt?: boolean; tokenize?: boolean }): string | number[];
   readonly eosTokenId: number | null;
   /** Every end token (tokenizer config and generation_config.json). */
   readonly eosTokenIds?: readonly number[];
@@ -45,10 +41,10 @@ function isMessages(value: unknown): value is readonly ChatMessage[] {
 /** Prompt token ids, checked. */
 export function encodePrompt(tokenizer: GenerationTokenizer, prompt: Prompt, addSpecialTokens = true): number[] {
   if (typeof prompt === 'string') return tokenizer.encode(prompt, { addSpecialTokens });
-  if (!isMessages(prompt) || prompt.length === 0 || prompt.some((m) => typeof m.role !== 'string' || typeof m.content !== 'string')) {
+  if (!isMessages(prompt) || prompt.length === 0 || prompt.some((m) => typeof m.role !== 'string' || (typeof m.content !== 'string' && !Array.isArray(m.content)))) {
     throw new TorchError(`generate: a prompt must be a string or a non-empty list of {role, content} messages, got ${JSON.stringify(prompt)?.slice(0, 200)}`);
   }
-  const ids = tokenizer.applyChatTemplate([...prompt], { addGenerationPrompt: true, tokenize: true });
+  const ids = tokenizer.applyChatTemplate(prompt, { addGenerationPrompt: true, tokenize: true });
   if (!Array.isArray(ids)) throw new TorchError('generate: the tokenizer returned text from applyChatTemplate with tokenize: true');
   return ids;
 }
