@@ -1,13 +1,13 @@
 // node-peft generate: text from a prompt or a chat file with a causal LM (+ adapters), printed whole or streamed.
 import { readFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
-import { fromPretrained as modelFromPretrained, type GenerationOptions, generateText, loadGenerationConfig, streamText, type TextGenerationOptions, type Prompt } from '../models/index.js';
+import { resolveModelDir } from '../hub/index.js';
+import { fromPretrained as modelFromPretrained, generateText, loadGenerationConfig, streamText, type TextGenerationOptions, type Prompt } from '../models/index.js';
 import { AutoTokenizer, type ChatMessage } from '../text/index.js';
 import { integerOption, optionalString, parseCommandArgs, stringList, UsageError, type ParsedArgs } from './args.js';
 import type { Command } from './command.js';
 import { loadWithAdapters, parseAdapterSpecs, requireFile } from './load-model.js';
 
-const USAGE = `usage: node-peft generate --model DIR|REPO [--adapter [NAME=]DIR ...] (--prompt TEXT | --chat FILE.json)
+const USAGE = `usage: node-peft generate --model DIR|REPO [--revision REV] [--adapter [NAME=]DIR ...] (--prompt TEXT | --chat FILE.json)
                          [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
                          [--repetition-penalty R] [--seed N] [--stop TEXT ...] [--stream]
   Continues --prompt (plain text; the tokenizer adds BOS as it does for tokenizer(text)) or the chat in
@@ -23,6 +23,8 @@ const USAGE = `usage: node-peft generate --model DIR|REPO [--adapter [NAME=]DIR 
 
 export interface GenerateRequest {
   model: string;
+  /** Hub revision when model is a repo id. */
+  revision?: string;
   adapters: [string, string][];
   prompt: Prompt;
   options: Omit<TextGenerationOptions, 'tokenizer'>;
@@ -60,6 +62,7 @@ export async function readChatFile(path: string): Promise<ChatMessage[]> {
 export async function parseGenerateArgs(argv: string[]): Promise<GenerateRequest> {
   const { values } = parseCommandArgs('generate', argv, {
     model: { type: 'string' },
+    revision: { type: 'string' },
     adapter: { type: 'string', multiple: true },
     prompt: { type: 'string' },
     chat: { type: 'string' },
@@ -91,18 +94,18 @@ export async function parseGenerateArgs(argv: string[]): Promise<GenerateRequest
   };
   if (values['max-new-tokens'] !== undefined) options.maxNewTokens = integerOption('generate', values, 'max-new-tokens', 0, 1);
   for (const key of Object.keys(options) as (keyof typeof options)[]) if (options[key] === undefined) delete options[key];
-  return { model, adapters: parseAdapterSpecs('generate', stringList(values, 'adapter')), prompt, options, stream: values.stream === true };
+  return { model, revision: optionalString(values, 'revision'), adapters: parseAdapterSpecs('generate', stringList(values, 'adapter')), prompt, options, stream: values.stream === true };
 }
 
 const DEFAULT_MAX_NEW_TOKENS = 256;
 
 /** Loads the model, its tokenizer and adapters, and generates; chunks go to `write` as they come. */
 export async function runGenerate(request: GenerateRequest, write: (text: string) => void): Promise<string> {
-  const local = existsSync(request.model) && statSync(request.model).isDirectory();
+  const dir = await resolveModelDir(request.model, { revision: request.revision });
   const [base, tokenizer, defaults] = await Promise.all([
-    modelFromPretrained(request.model),
-    AutoTokenizer.fromPretrained(request.model),
-    local ? loadGenerationConfig(request.model) : Promise.resolve<GenerationOptions>({}),
+    modelFromPretrained(dir),
+    AutoTokenizer.fromPretrained(request.model, { revision: request.revision }),
+    loadGenerationConfig(dir),
   ]);
   const peft = await loadWithAdapters(base, request.adapters).catch((error: unknown) => {
     base.dispose();
