@@ -4,6 +4,7 @@
 import { Tokenizer as LibraryTokenizer } from '@huggingface/tokenizers';
 import { AddedTokenSplitter, type AddedTokenSpec } from './added-tokens.js';
 import { isObject, type JsonObject } from './files.js';
+import { alignTokens, byteLevelSurface, pieceSurface, type SurfaceBytes } from './offsets.js';
 import { createPreTokenizer } from './pre-tokenizers.js';
 
 type Callable<A extends unknown[], R> = (...args: A) => R;
@@ -42,6 +43,13 @@ function addedTokenSpecs(json: JsonObject): AddedTokenSpec[] {
   });
 }
 
+interface TokenSpan {
+  start: number;
+  text: string;
+  tokens: string[];
+  added: boolean;
+}
+
 export interface PipelineEncoding {
   tokens: string[];
   ids: number[];
@@ -57,6 +65,7 @@ export class TokenizerPipeline {
   private readonly addedById = new Map<number, AddedTokenSpec>();
   private readonly unkId: number | undefined;
   private readonly unigramByteFallback: boolean;
+  private readonly surface: SurfaceBytes;
 
   /** `json` is a parsed tokenizer.json; throws plain Errors that the caller wraps with the file name. */
   constructor(json: JsonObject) {
@@ -80,6 +89,9 @@ export class TokenizerPipeline {
     this.unkId = model.type === 'Unigram' ? (model.unk_id as number | undefined) ?? undefined
       : unkToken === undefined ? undefined : this.library.model.tokens_to_ids.get(unkToken);
     this.unigramByteFallback = model.type === 'Unigram' && model.byte_fallback === true;
+    const byteLevel = JSON.stringify([json.pre_tokenizer, json.decoder]).includes('"ByteLevel"');
+    const prefix = typeof model.continuing_subword_prefix === 'string' ? model.continuing_subword_prefix : model.type === 'WordPiece' ? '##' : undefined;
+    this.surface = byteLevel ? byteLevelSurface : pieceSurface(prefix || undefined);
   }
 
   get vocabSize(): number {
@@ -118,26 +130,49 @@ export class TokenizerPipeline {
     });
   }
 
-  /** Tokens of one text, before post-processing. */
-  private tokenize(text: string): string[] {
-    const tokens: string[] = [];
+  /** Tokens of one text before post-processing, grouped by the span of text they came from. */
+  private tokenizeSpans(text: string): TokenSpan[] {
+    const spans: TokenSpan[] = [];
     for (const piece of this.rawSplitter.split(text)) {
       if (piece.token) {
-        tokens.push(piece.token.content);
+        spans.push({ start: piece.start, text: piece.text, tokens: [piece.token.content], added: true });
         continue;
       }
       const normalized = this.normalize(piece.text);
       for (const part of this.normalizedSplitter.split(normalized)) {
         if (part.token) {
-          tokens.push(this.addedById.get(part.token.id)!.content);
+          const content = this.addedById.get(part.token.id)!.content;
+          spans.push({ start: piece.start + part.start, text: part.text, tokens: [content], added: true });
           continue;
         }
         const first = piece.start === 0 && part.start === 0;
         const words = this.preTokenize === null ? [part.text] : this.preTokenize(part.text, first);
-        for (const word of words) if (word.length > 0) tokens.push(...this.modelTokens(word));
+        const tokens = words.filter((w) => w.length > 0).flatMap((w) => this.modelTokens(w));
+        spans.push({ start: piece.start + part.start, text: part.text, tokens, added: false });
       }
     }
-    return tokens;
+    return spans;
+  }
+
+  private tokenize(text: string): string[] {
+    return this.tokenizeSpans(text).flatMap((span) => span.tokens);
+  }
+
+  /** Ids without special tokens, with each token's [start, end) character offsets in `text`. */
+  encodeWithOffsets(text: string): { ids: number[]; offsets: [number, number][] } {
+    const ids: number[] = [];
+    const offsets: [number, number][] = [];
+    for (const span of this.tokenizeSpans(text)) {
+      const spanOffsets = span.added ? [[0, span.text.length] as [number, number]] : alignTokens(span.text, span.tokens, this.surface);
+      span.tokens.forEach((token, i) => {
+        const id = this.tokenToId(token) ?? this.unkId;
+        if (id === undefined) return;
+        ids.push(id);
+        const [start, end] = spanOffsets[i]!;
+        offsets.push([span.start + start, span.start + end]);
+      });
+    }
+    return { ids, offsets };
   }
 
   private toIds(tokens: string[]): number[] {

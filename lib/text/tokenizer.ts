@@ -1,7 +1,8 @@
 // PreTrainedTokenizer / AutoTokenizer: transformers' tokenizer API over one tokenizer folder.
-import { TokenizerError } from '../errors.js';
+import { ChatTemplateError, TokenizerError } from '../errors.js';
+import { assistantSpansByPrefix, hasGenerationMarkers, renderWithGenerationSpans, spansToTokenMask } from './assistant-mask.js';
 import { padBatch, truncateIds, type BatchEncoding, type BatchEncodeOptions } from './batch.js';
-import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat-template.js';
+import { renderChatTemplate, selectChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat-template.js';
 import { readTokenizerSettings, type SpecialTokenKey, type TokenizerSettings } from './config.js';
 import { TokenizerPipeline } from './pipeline.js';
 import { resolveTokenizerDir } from './resolve.js';
@@ -177,6 +178,26 @@ export class PreTrainedTokenizer {
     const text = renderChatTemplate(this, messages, options);
     return options.tokenize === false ? text : this.encode(text, { addSpecialTokens: false });
   }
+
+  /**
+   * Ids and assistant mask, like apply_chat_template(return_assistant_tokens_mask=True). Templates without
+   * {% generation %} blocks get each assistant turn's span from renders of the conversation up to it.
+   */
+  applyChatTemplateWithAssistantMask(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): ChatEncoding {
+    if (options.continueFinalMessage) throw new ChatTemplateError('continueFinalMessage cannot be combined with assistant masks');
+    const { source } = selectChatTemplate(this, options);
+    const { text, spans } = hasGenerationMarkers(source)
+      ? renderWithGenerationSpans(this, messages, options)
+      : assistantSpansByPrefix(this, messages, options);
+    const { ids, offsets } = this.pipeline.encodeWithOffsets(text);
+    return { input_ids: ids, assistant_masks: spansToTokenMask(offsets, spans) };
+  }
+}
+
+export interface ChatEncoding {
+  input_ids: number[];
+  /** 1 on tokens the template's {% generation %} blocks produced (assistant turns), else 0. */
+  assistant_masks: number[];
 }
 
 export const AutoTokenizer = {
