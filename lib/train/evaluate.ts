@@ -1,6 +1,7 @@
 // Evaluation: loss and accuracy of a model over a loader's data in order, without gradients.
 import { noGrad } from '../tensor/autograd.js';
 import { cat } from '../tensor/ops-shape.js';
+import { causalLmLoss } from '../models/losses.js';
 import { crossEntropy } from '../tensor/functional.js';
 import { keep, scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -9,7 +10,11 @@ import type { InputsFn, LogitsModel, LossFn } from './types.js';
 
 export const LABELS = 'labels';
 
-export const defaultLoss: LossFn = (logits, batch) => crossEntropy(logits, batch[LABELS]);
+/** Cross entropy against `labels`: per row for classifiers (logits [B, C]); next-token for causal LMs (logits [B, S, V], -100 ignored). */
+export const defaultLoss: LossFn = (logits, batch) => {
+  const labels = batch[LABELS];
+  return logits.ndim === 3 && labels?.ndim === 2 ? causalLmLoss(logits, labels) : crossEntropy(logits, labels);
+};
 
 export function defaultInputs(labelKey = LABELS): InputsFn {
   return (batch) => {
