@@ -3,7 +3,6 @@
 import { generate } from '../models/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tensor } from '../tensor/creation.js';
-import { manualSeed } from '../tensor/runtime.js';
 import { scope } from '../tensor/scope.js';
 import { describeJson, requireObject } from './body.js';
 import { badRequest } from './http-error.js';
@@ -97,15 +96,15 @@ export function runGenerate(registry: AdapterRegistry, request: GenerateRequest)
   return registry.withAdapter(request.adapter, (model) =>
     noGrad(() =>
       scope(() => {
-        if (request.seed !== null) manualSeed(request.seed);
         const prompt = tensor(BigInt64Array.from(request.input_ids, BigInt), { shape: [1, request.input_ids.length], device: registry.device });
         const out = generate(model, { input_ids: prompt }, {
-          max_new_tokens: request.max_new_tokens,
-          do_sample: request.temperature > 0,
+          maxNewTokens: request.max_new_tokens,
+          doSample: request.temperature > 0,
           temperature: request.temperature > 0 ? request.temperature : 1,
-          top_k: request.top_k,
-          top_p: request.top_p,
-          eos_token_id: request.stop,
+          topK: request.top_k,
+          topP: request.top_p,
+          eosTokenId: request.stop,
+          seed: request.seed ?? undefined,
         });
         return Array.from(out.toArray(), Number).slice(request.input_ids.length);
       }),

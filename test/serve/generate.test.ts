@@ -5,7 +5,6 @@ import { fromPretrained, generate, type GenerationOptions, type PreTrainedModel 
 import { PeftModel } from '../../lib/peft/index.js';
 import { serve, type RunningServer } from '../../lib/serve/index.js';
 import { tensor } from '../../lib/tensor/creation.js';
-import { manualSeed } from '../../lib/tensor/runtime.js';
 import { liveTensors } from '../../lib/tensor/tensor.js';
 import { CASE_10, get, post } from './helpers.js';
 
@@ -27,9 +26,8 @@ afterAll(async () => {
 function expectedTokens(adapter: 'second' | null, options: GenerationOptions, seed?: number): number[] {
   const model = reference as unknown as PreTrainedModel;
   const run = (): number[] => {
-    if (seed !== undefined) manualSeed(seed);
     const ids = tensor([prompt], { dtype: 'int64' });
-    const out = generate(model, { input_ids: ids }, options);
+    const out = generate(model, { input_ids: ids }, { ...options, seed });
     const tokens = Array.from(out.toArray(), Number).slice(prompt.length);
     ids.dispose();
     out.dispose();
@@ -43,7 +41,7 @@ describe('POST /v1/generate', () => {
     for (const adapter of ['second', null] as const) {
       const reply = await post(`${server.url}/v1/generate`, { adapter, input_ids: prompt, max_new_tokens: 12, stop: [] });
       expect(reply.status).toBe(200);
-      expect(reply.body.tokens).toEqual(expectedTokens(adapter, { max_new_tokens: 12 }));
+      expect(reply.body.tokens).toEqual(expectedTokens(adapter, { maxNewTokens: 12 }));
       expect(reply.body.tokens).toHaveLength(12);
     }
   });
@@ -54,13 +52,12 @@ describe('POST /v1/generate', () => {
   });
 
   test('sampling with a seed (temperature, top_k, top_p) gives the tokens generate() samples with that seed', async () => {
-    const options = { temperature: 1.3, top_k: 20, top_p: 0.9 };
-    const reply = await post(`${server.url}/v1/generate`, { adapter: 'second', input_ids: prompt, max_new_tokens: 10, stop: [], seed: 11, ...options });
-    expect(reply.body.tokens).toEqual(expectedTokens('second', { max_new_tokens: 10, do_sample: true, ...options }, 11));
+    const reply = await post(`${server.url}/v1/generate`, { adapter: 'second', input_ids: prompt, max_new_tokens: 10, stop: [], seed: 11, temperature: 1.3, top_k: 20, top_p: 0.9 });
+    expect(reply.body.tokens).toEqual(expectedTokens('second', { maxNewTokens: 10, doSample: true, temperature: 1.3, topK: 20, topP: 0.9 }, 11));
   });
 
   test('stops after a stop token, which ends the list', async () => {
-    const greedy = expectedTokens('second', { max_new_tokens: 12 });
+    const greedy = expectedTokens('second', { maxNewTokens: 12 });
     const stopAt = greedy[5];
     const reply = await post(`${server.url}/v1/generate`, { adapter: 'second', input_ids: prompt, max_new_tokens: 12, stop: [stopAt] });
     expect(reply.body.tokens).toEqual(greedy.slice(0, greedy.indexOf(stopAt) + 1));
