@@ -36,6 +36,8 @@ export class AdapterPool {
   readonly #lru: string[] = [];
   readonly #loads = new Map<string, Promise<void>>();
   readonly #roomWaiters: (() => void)[] = [];
+  /** Loads run one at a time, so that making room and loading cannot interleave past maxLoaded. */
+  #loadChain: Promise<unknown> = Promise.resolve();
   #realRoot: string | null = null;
   evictions = 0;
 
@@ -78,7 +80,9 @@ export class AdapterPool {
       while (!this.#registry.has(name)) {
         let load = this.#loads.get(name);
         if (!load) {
-          load = this.#load(name, path).finally(() => this.#loads.delete(name));
+          const run = this.#loadChain.then(() => this.#load(name, path));
+          this.#loadChain = run.catch(() => undefined);
+          load = run.finally(() => this.#loads.delete(name));
           this.#loads.set(name, load);
         }
         await load;
