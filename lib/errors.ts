@@ -24,3 +24,29 @@ export class StateDictError extends Error {
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }
+
+/** A tokenizer folder that can't be read (names the file and what is wrong), or a tokenizer used wrongly. */
+export class TokenizerError extends Error {
+  override name = 'TokenizerError';
+  constructor(message: string, readonly file?: string) {
+    super(file === undefined ? message : `${file}: ${message}`);
+  }
+}
+
+/** A chat template that fails to parse or render, including the template's own raise_exception(...). */
+export class ChatTemplateError extends TokenizerError {
+  override name = 'ChatTemplateError';
+}
+
+/** A Hugging Face Hub download or cache lookup that failed: names the repo, file and reason. */
+export class HubError extends Error {
+  override name = 'HubError';
+}
+
+/** A bad row in a text dataset: names the file and the 1-based line. */
+export class DatasetError extends Error {
+  override name = 'DatasetError';
+  constructor(message: string, readonly file?: string, readonly line?: number) {
+    super(file === undefined ? message : `${file}${line === undefined ? '' : `:${line}`}: ${message}`);
+  }
+}

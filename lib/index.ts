@@ -9,3 +9,4 @@ export * as optim from './optim/index.js';
 export * as models from './models/index.js';
 export * as train from './train/index.js';
 export * from './peft/index.js';
+export * from './text/index.js';

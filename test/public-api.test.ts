@@ -38,11 +38,14 @@ const EXPECTED: [string, Kind][] = [
   ['PeftModel', 'class'],
   ...['getPeftModel', 'getPeftModelStateDict', 'setPeftModelStateDict', 'checkTargetModuleExists'].map((n): [string, Kind] => [n, 'function']),
   ...['TorchError', 'PeftError', 'NoMatchingTargetError', 'StateDictError', 'SafetensorsError'].map((n): [string, Kind] => [n, 'class']),
+  ...['TokenizerError', 'ChatTemplateError', 'HubError', 'DatasetError', 'PreTrainedTokenizer'].map((n): [string, Kind] => [n, 'class']),
+  ['AutoTokenizer.fromPretrained', 'function'],
 ];
 
 const METHODS: [string, string[]][] = [
   ['Tensor', ['toArray', 'item', 'itemBool', 'dispose', 'truncNormal_']],
   ['nn.Module', ['namedModules', 'namedParameters', 'stateDict', 'loadStateDict', 'train', 'eval', 'to']],
+  ['PreTrainedTokenizer', ['encode', 'decode', 'batchEncode', 'applyChatTemplate', 'convertIdsToTokens']],
   ['PeftModel', [
     'savePretrained', 'loadAdapter', 'addAdapter', 'setAdapter', 'deleteAdapter', 'disableAdapter', 'mergeAdapter', 'unmergeAdapter',
     'mergeAndUnload', 'unload', 'addWeightedAdapter', 'printTrainableParameters', 'getNbTrainableParameters',

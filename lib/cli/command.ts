@@ -4,6 +4,8 @@
 export interface CommandIO {
   out(text: string): void;
   err(text: string): void;
+  /** Writes to stdout as is (no newline added), for streamed output; commands fall back to `out`. */
+  write?(text: string): void;
 }
 
 export interface Command {

@@ -37,7 +37,7 @@ export async function loadBaseModel(command: string, dir: string): Promise<PreTr
 }
 
 /** The base model with the adapters loaded; the first is active. Frozen, eval mode. */
-export async function loadWithAdapters(model: PreTrainedModel, adapters: readonly [string, string][]): Promise<PeftModel | null> {
+export async function loadWithAdapters(model: PreTrainedModel, adapters: readonly [string, string][]): Promise<PeftModel<PreTrainedModel> | null> {
   if (adapters.length === 0) return null;
   const [[firstName, firstDir], ...others] = adapters;
   const peft = await PeftModel.fromPretrained(model, firstDir, { adapterName: firstName });

@@ -8,6 +8,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).demoCommand,
   train: async () => (await import('./train.js')).trainCommand,
   predict: async () => (await import('./predict.js')).predictCommand,
+  generate: async () => (await import('./generate.js')).generateCommand,
   merge: async () => (await import('./merge.js')).mergeCommand,
   inspect: async () => (await import('./inspect.js')).inspectCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
@@ -22,6 +23,7 @@ const SUMMARIES: Record<string, string> = {
   demo: 'fine-tune a small ViT on handwritten digits at a new image size, end to end',
   train: 'fine-tune a model with LoRA as train.json says (see docs/cli.md)',
   predict: 'run a model (+ adapters) on inputs.safetensors and write its logits',
+  generate: 'generate text from a prompt or a chat with a causal LM (+ adapters), optionally streamed',
   merge: 'merge an adapter into its base model and write the full model',
   inspect: "show an adapter's config, tensors and (with --model) what it targets",
   doctor: 'show which LibTorch was found, its version, devices and threads',
@@ -44,6 +46,7 @@ export function usage(): string {
 const defaultIO: CommandIO = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  write: (text) => process.stdout.write(text),
 };
 
 /** Runs node-peft with the arguments after the program name; resolves to the exit code. */

@@ -13,4 +13,10 @@ export { ViTForImageClassification, ViTModel, ViTEmbeddings, interpolatePosition
 export { vitNameToCurrent, vitNameToLegacy, VIT_LEAF_RENAMES } from './vit-names.js';
 export { Conv1D } from './conv1d.js';
 export { KVCache } from './kv-cache.js';
-export { generate, type CausalLM, type GenerationOptions } from './generation.js';
+export { generateIds, generateSteps, resolveGeneration, type CausalLM, type GenerationOptions, type GenerationStep, type ResolvedGeneration } from './generation.js';
+export {
+  generate, generateText, streamText, encodePrompt, leftPad,
+  type GenerationTokenizer, type Prompt, type TextGenerationOptions,
+} from './text-generation.js';
+export * as sampling from './sampling.js';
+export { loadGenerationConfig } from './generation-config.js';

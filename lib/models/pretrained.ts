@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TorchError } from '../errors.js';
+import { resolveModelDir } from '../hub/index.js';
 import { loadCheckpoint } from '../serialization/sharded.js';
 import { noGrad } from '../tensor/autograd.js';
 import { type DType, isFloating } from '../tensor/dtype.js';
@@ -28,6 +29,8 @@ export const MODEL_CLASSES: Readonly<Record<string, ModelClass>> = Object.freeze
 export interface FromPretrainedOptions {
   /** dtype of the parameters; 'auto' (default, as transformers 5): the config's dtype, else the checkpoint's. */
   dtype?: DType | 'auto';
+  /** Hub revision (branch, tag or commit) when `dir` is a repo id ('org/name'). */
+  revision?: string;
 }
 
 async function readConfig(dir: string): Promise<ConfigJson> {
@@ -55,7 +58,8 @@ async function readConfig(dir: string): Promise<ConfigJson> {
  * @throws StateDictError when a key is missing or unexpected or a shape differs; TorchError for an unknown class.
  * @example const model = await models.fromPretrained('./tiny-llama', { dtype: 'bfloat16' });
  */
-export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel>(dir: string, options: FromPretrainedOptions = {}): Promise<M> {
+export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel>(dirOrRepo: string, options: FromPretrainedOptions = {}): Promise<M> {
+  const dir = await resolveModelDir(dirOrRepo, { revision: options.revision });
   const config = await readConfig(dir);
   const architecture = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
   const Model = typeof architecture === 'string' ? MODEL_CLASSES[architecture] : undefined;

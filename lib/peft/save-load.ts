@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PeftError } from '../errors.js';
+import { resolveAdapterDir } from '../hub/index.js';
 import type { Module } from '../nn/module.js';
 import { load, loadSync, save } from '../serialization/index.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -172,10 +173,13 @@ export async function loadAdapter(peft: PeftModel, dir: string, adapterName: str
 
 export interface FromPretrainedOptions extends LoadAdapterOptions, PeftModelOptions {
   adapterName?: string;
+  /** Hub revision when `dir` is a repo id ('org/adapter'). */
+  revision?: string;
 }
 
 /** base model + adapter folder → PeftModel (frozen and in eval mode unless isTrainable), as PEFT's from_pretrained. */
-export async function fromPretrained<M extends Module>(model: M, dir: string, options: FromPretrainedOptions = {}): Promise<PeftModel<M>> {
+export async function fromPretrained<M extends Module>(model: M, dirOrRepo: string, options: FromPretrainedOptions = {}): Promise<PeftModel<M>> {
+  const dir = await resolveAdapterDir(dirOrRepo, { revision: options.revision });
   const adapterName = options.adapterName ?? 'default';
   const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'PeftWarning'));
   const config = options.config ?? (await readAdapterConfig(dir, warn));

@@ -11,7 +11,7 @@ import { tensor } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { sampleToken } from './sampling.js';
+import { chooseTokens, processLogits } from '../models/sampling.js';
 import { type FinishReason, type GenerationRequest, Sequence } from './sequence.js';
 
 export interface EngineOptions {
@@ -205,9 +205,8 @@ export class GenerationEngine implements Disposable {
     const greedy = Array.from(last.argmax(-1).toArray(), Number);
     return sequences.map((s, i) => {
       if (!emitting[i]) return -1;
-      if (s.request.sampling.temperature <= 0) return greedy[i];
-      const row = last.select(0, i).to('float32').toArray() as Float32Array;
-      return sampleToken(row, s.request.sampling, s.random);
+      if (!s.sampling.doSample) return greedy[i];
+      return scope(() => chooseTokens(processLogits(last.narrow(0, i, 1), null, s.sampling), s.sampling, s.random)[0]);
     });
   }
 

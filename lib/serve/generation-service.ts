@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpError } from './http-error.js';
 import type { ServerMetrics } from './prom-metrics.js';
 import type { FinishReason } from './sequence.js';
-import { type Detokenizer, TextStream } from './text-stream.js';
+import { type DecodeIds, TextStream } from './text-stream.js';
 import type { ModelWorker } from './worker-client.js';
 
 export interface ChoiceSpec {
@@ -47,14 +47,14 @@ export interface ServiceOptions {
 export class GenerationService {
   readonly #worker: ModelWorker;
   readonly #metrics: ServerMetrics;
-  readonly #codec: Detokenizer | null;
+  readonly #decode: DecodeIds | null;
   readonly options: ServiceOptions;
   #inSystem = 0;
 
-  constructor(worker: ModelWorker, metrics: ServerMetrics, codec: Detokenizer | null, options: ServiceOptions) {
+  constructor(worker: ModelWorker, metrics: ServerMetrics, decode: DecodeIds | null, options: ServiceOptions) {
     this.#worker = worker;
     this.#metrics = metrics;
-    this.#codec = codec;
+    this.#decode = decode;
     this.options = options;
   }
 
@@ -78,7 +78,7 @@ export class GenerationService {
 
   #runChoice(job: GenerationJob, spec: ChoiceSpec, index: number): Promise<ChoiceResult> {
     const id = randomUUID();
-    const stream = new TextStream(this.#codec ?? { decode: () => '' }, job.stop);
+    const stream = new TextStream(this.#decode ?? (() => ''), job.stop, spec.promptIds);
     const tokenIds: number[] = [];
     const arrived = performance.now();
     let last = arrived;
@@ -104,7 +104,7 @@ export class GenerationService {
       }
       this.#worker.generate({
         id, adapter: job.adapter, promptIds: spec.promptIds, maxTokens: spec.maxTokens, stopTokenIds: job.stopTokenIds,
-        sampling: { temperature: spec.temperature, topP: spec.topP, topK: spec.topK ?? 0, seed: spec.seed === null ? null : spec.seed + index },
+        sampling: { temperature: spec.temperature, topP: spec.topP || 1e-9, topK: spec.topK ?? 0, seed: spec.seed === null ? null : spec.seed + index },
       }, {
         onTokens: (tokens) => {
           const now = performance.now();

@@ -16,4 +16,3 @@ export { parseGenerateRequest, CAUSAL_LMS, isCausalLM, type GenerateRequest } fr
 export { parseOpenAIRequest, type OpenAIRequest, type ChatMessage } from './openai-request.js';
 export { TextStream } from './text-stream.js';
 export { loadTextCodec, type TextCodec } from './text-codec.js';
-export { sampleToken, SeededRandom, type SamplingParams } from './sampling.js';

@@ -1,6 +1,6 @@
 // One generation request as the engine tracks it: its prompt, its KV slot, what it has produced, and why it ended.
 import { BlockTable } from '../models/paged-kv-cache.js';
-import { randomFor, type SamplingParams, type SeededRandom } from './sampling.js';
+import { resolveSampling, seededRandom, type Sampling } from '../models/sampling.js';
 
 export interface GenerationRequest {
   id: string;
@@ -8,7 +8,8 @@ export interface GenerationRequest {
   adapter: string | null;
   promptIds: number[];
   maxTokens: number;
-  sampling: SamplingParams;
+  /** temperature 0 = greedy; topK 0 and topP 1 = no truncation; seed null = a random one. */
+  sampling: { temperature: number; topP: number; topK: number; seed: number | null };
   /** Token ids that end the sequence (included in its output, as transformers does). */
   stopTokenIds: number[];
 }
@@ -18,7 +19,8 @@ export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
 export class Sequence {
   readonly request: GenerationRequest;
   readonly table = new BlockTable();
-  readonly random: SeededRandom;
+  readonly sampling: Sampling;
+  readonly random: () => number;
   readonly generated: number[] = [];
   /** Prompt tokens already in the KV cache. */
   prefilled = 0;
@@ -28,7 +30,9 @@ export class Sequence {
 
   constructor(request: GenerationRequest, now: number) {
     this.request = request;
-    this.random = randomFor(request.sampling);
+    const { temperature, topP, topK, seed } = request.sampling;
+    this.sampling = resolveSampling({ temperature, topP, topK, seed: seed ?? undefined, doSample: temperature > 0 }, 'generation');
+    this.random = seededRandom(this.sampling.seed);
     this.arrivedAt = now;
   }
 

@@ -146,7 +146,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   });
   try {
     const codec = await loadTextCodec(options.model);
-    const service = new GenerationService(worker, metrics, codec, { maxQueuedRequests: settings.maxQueuedRequests, requestTimeoutMs: settings.requestTimeoutMs });
+    const service = new GenerationService(worker, metrics, codec === null ? null : (ids) => codec.decode(ids), { maxQueuedRequests: settings.maxQueuedRequests, requestTimeoutMs: settings.requestTimeoutMs });
     const context: ServeContext = {
       worker, service, metrics, info: worker.info, codec, modelName: options.servedModelName ?? basename(resolve(options.model)),
       stopTokenIds: [...new Set([...worker.info.eosTokenIds, ...(codec?.eosTokenIds ?? [])])],

@@ -1,75 +1,48 @@
-// Tokens → text for one choice: UTF-8-safe incremental detokenization (a character split across tokens is
-// held until it is whole) and stop strings (the text ends before the first one, which is never emitted; up to
-// the longest stop − 1 characters are held back so a stop split across tokens is still caught). Kept in one
-// file so it can give way to lib/models' stream decoder.
+// Tokens → text for one choice, from lib/text's streaming pieces: StreamDecoder (UTF-8-safe incremental
+// detokenization, a character split across tokens is held until whole) and StopStringMatcher (the text ends
+// before the first stop string, which is never emitted; a possible start of one is held back).
+import { StopStringMatcher } from '../text/stop-strings.js';
+import { StreamDecoder } from '../text/stream-decoder.js';
 
-export interface Detokenizer {
-  decode(ids: number[]): string;
-}
+export type DecodeIds = (ids: readonly number[]) => string;
 
 export class TextStream {
-  readonly #codec: Detokenizer;
-  readonly #stops: string[];
-  readonly #holdBack: number;
-  readonly #ids: number[] = [];
-  /** Text already handed out. */
-  #emitted = '';
-  /** Set once a stop string was found: the final text. */
-  #stoppedAt: string | null = null;
+  readonly #decoder: StreamDecoder;
+  readonly #stops: StopStringMatcher;
+  #text = '';
 
-  constructor(codec: Detokenizer, stops: readonly string[]) {
-    this.#codec = codec;
-    this.#stops = stops.filter((s) => s.length > 0);
-    this.#holdBack = Math.max(0, ...this.#stops.map((s) => s.length - 1));
+  /** `prompt`: the ids before the generated ones, so the first token decodes as it does after them. */
+  constructor(decode: DecodeIds, stops: readonly string[], prompt: readonly number[] = []) {
+    this.#decoder = new StreamDecoder(decode, prompt);
+    this.#stops = new StopStringMatcher(stops);
   }
 
   get stopped(): boolean {
-    return this.#stoppedAt !== null;
+    return this.#stops.stopped;
   }
 
-  /** The full text so far (final once finish() was called). */
+  /** The text emitted so far (all of it once finish() was called or a stop string was found). */
   get text(): string {
-    return this.#stoppedAt ?? this.#emitted;
+    return this.#text;
   }
 
   /** Adds tokens; returns the new text that is safe to emit now ('' if none). */
   push(tokens: readonly number[]): string {
-    if (this.#stoppedAt !== null) return '';
-    this.#ids.push(...tokens);
-    let full = this.#codec.decode(this.#ids);
-    const stopAt = this.#firstStop(full);
-    if (stopAt !== null) {
-      this.#stoppedAt = full.slice(0, stopAt);
-      return this.#advanceTo(this.#stoppedAt);
+    let delta = '';
+    for (const id of tokens) {
+      if (this.#stops.stopped) break;
+      delta += this.#stops.push(this.#decoder.push(id)).text;
     }
-    if (full.endsWith('\uFFFD')) full = full.replace(/\uFFFD+$/, ''); // an incomplete character: wait for its bytes
-    return this.#advanceTo(full.slice(0, Math.max(this.#emitted.length, full.length - this.#holdBack)));
+    this.#text += delta;
+    return delta;
   }
 
-  /** The generation ended: whatever was held back (no stop matched it). */
+  /** The generation ended: whatever was held back. */
   finish(): string {
-    if (this.#stoppedAt !== null) return '';
-    return this.#advanceTo(this.#codec.decode(this.#ids));
-  }
-
-  #firstStop(text: string): number | null {
-    let best: number | null = null;
-    // a stop can only start where text not yet emitted could complete it
-    const from = Math.max(0, this.#emitted.length - this.#holdBack);
-    for (const stop of this.#stops) {
-      const at = text.indexOf(stop, from);
-      if (at >= 0 && (best === null || at < best)) best = at;
-    }
-    return best;
-  }
-
-  #advanceTo(target: string): string {
-    if (!target.startsWith(this.#emitted)) {
-      // decoding more tokens changed earlier text (a tokenizer cleanup rule): emit only what extends it
-      return '';
-    }
-    const delta = target.slice(this.#emitted.length);
-    this.#emitted = target;
+    if (this.#stops.stopped) return '';
+    const last = this.#stops.push(this.#decoder.flush());
+    const delta = last.text + (last.stopped ? '' : this.#stops.flush());
+    this.#text += delta;
     return delta;
   }
 }

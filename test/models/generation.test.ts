@@ -40,7 +40,7 @@ describe('KVCache', () => {
 
 describe('generate', () => {
   it('greedy decoding of a left-padded batch equals transformers generate()', () => {
-    const out = models.generate(llama, inputs, { max_new_tokens: 8 });
+    const out = models.generate(llama, inputs, { maxNewTokens: 8 });
     expect(rows(out)).toEqual(rows(expected.generated));
     out.dispose();
   });
@@ -48,13 +48,11 @@ describe('generate', () => {
   it.each([
     ['greedy', {}],
     ['temperature', { temperature: 0.8 }],
-    ['top-k', { do_sample: true, top_k: 5 }],
-    ['top-p', { do_sample: true, top_p: 0.7, temperature: 1.3 }],
+    ['top-k', { doSample: true, topK: 5 }],
+    ['top-p', { doSample: true, topP: 0.7, temperature: 1.3 }],
   ])('%s: the KV cache gives the tokens recomputing the whole sequence gives', (_name, options) => {
-    torch.manualSeed(7);
-    const cached = models.generate(llama, inputs, { max_new_tokens: 10, ...options });
-    torch.manualSeed(7);
-    const recomputed = models.generate(llama, inputs, { max_new_tokens: 10, use_cache: false, ...options });
+    const cached = models.generate(llama, inputs, { maxNewTokens: 10, seed: 7, ...options });
+    const recomputed = models.generate(llama, inputs, { maxNewTokens: 10, useCache: false, seed: 7, ...options });
     expect(rows(cached)).toEqual(rows(recomputed));
     expect(cached.shape).toEqual([2, 16]);
     cached.dispose();
@@ -68,41 +66,41 @@ describe('generate', () => {
     const model = await models.fromPretrained(join(FIXTURES, dir));
     const { input_ids, attention_mask } = await safetensors.load(join(FIXTURES, dir, 'inputs.safetensors'));
     const prompt = { input_ids, attention_mask };
-    const cached = models.generate(model as models.CausalLM, prompt, { max_new_tokens: 6 });
-    const recomputed = models.generate(model as models.CausalLM, prompt, { max_new_tokens: 6, use_cache: false });
+    const cached = models.generate(model as models.CausalLM, prompt, { maxNewTokens: 6 });
+    const recomputed = models.generate(model as models.CausalLM, prompt, { maxNewTokens: 6, useCache: false });
     expect(rows(cached)).toEqual(rows(recomputed));
     model.dispose();
   });
 
-  it('top_k = 1 sampling is greedy decoding', () => {
-    const greedy = models.generate(llama, inputs, { max_new_tokens: 5 });
-    const topOne = models.generate(llama, inputs, { max_new_tokens: 5, do_sample: true, top_k: 1, temperature: 2 });
+  it('topK = 1 sampling is greedy decoding', () => {
+    const greedy = models.generate(llama, inputs, { maxNewTokens: 5 });
+    const topOne = models.generate(llama, inputs, { maxNewTokens: 5, doSample: true, topK: 1, temperature: 2 });
     expect(rows(topOne)).toEqual(rows(greedy));
   });
 
   it('a row stops at an end token and is padded after it; all rows stopped ends generation', () => {
-    const greedy = rows(models.generate(llama, inputs, { max_new_tokens: 8 }));
+    const greedy = rows(models.generate(llama, inputs, { maxNewTokens: 8 }));
     const promptLength = inputs.input_ids.shape[1];
     const eos = greedy[0][promptLength + 1]; // row 0's second new token
-    const out = rows(models.generate(llama, inputs, { max_new_tokens: 8, eos_token_id: eos, pad_token_id: 99 }));
+    const out = rows(models.generate(llama, inputs, { maxNewTokens: 8, eosTokenId: eos, padTokenId: 99 }));
     const stop = greedy[0].indexOf(eos, promptLength);
     expect(out[0].slice(0, stop + 1)).toEqual(greedy[0].slice(0, stop + 1));
     expect(out[0].slice(stop + 1).every((t) => t === 99)).toBe(true);
-    const both = rows(models.generate(llama, inputs, { max_new_tokens: 8, eos_token_id: [greedy[0][promptLength], greedy[1][promptLength]] }));
+    const both = rows(models.generate(llama, inputs, { maxNewTokens: 8, eosTokenId: [greedy[0][promptLength], greedy[1][promptLength]] }));
     expect(both[0].length).toBe(promptLength + 1);
   });
 
   it('frees every tensor it makes but the result', () => {
     const before = torch.liveTensors();
-    const out = models.generate(llama, inputs, { max_new_tokens: 4, do_sample: true, top_p: 0.9 });
+    const out = models.generate(llama, inputs, { maxNewTokens: 4, doSample: true, topP: 0.9 });
     expect(torch.liveTensors()).toBe(before + 1);
     out.dispose();
   });
 
   it('checks its options', () => {
-    expect(() => models.generate(llama, inputs, { max_new_tokens: -1 })).toThrow(/max_new_tokens must be a non-negative integer, got -1/);
-    expect(() => models.generate(llama, inputs, { top_p: 0 })).toThrow(/top_p must be in \(0, 1\], got 0/);
-    expect(() => models.generate(llama, inputs, { top_k: 1.5 })).toThrow(/top_k must be a non-negative integer, got 1.5/);
+    expect(() => models.generate(llama, inputs, { maxNewTokens: -1 })).toThrow(/maxNewTokens must be a non-negative integer, got -1/);
+    expect(() => models.generate(llama, inputs, { topP: 0 })).toThrow(/topP must be in \(0, 1\], got 0/);
+    expect(() => models.generate(llama, inputs, { topK: 1.5 })).toThrow(/topK must be a non-negative integer, got 1.5/);
     const flat = torch.tensor([1, 2, 3]);
     expect(() => models.generate(llama, { input_ids: flat })).toThrow(/input_ids must be an int64 tensor \[batch, sequence\], got shape \[3\]/);
   });

@@ -27,7 +27,7 @@ function engine(options: EngineOptions = {}): GenerationEngine {
 }
 
 function request(id: string, adapter: string | null, promptIds: number[], maxTokens: number, temperature = 0, seed: number | null = null): GenerationRequest {
-  return { id, adapter, promptIds, maxTokens, stopTokenIds: [], sampling: { temperature, topP: 1, seed } };
+  return { id, adapter, promptIds, maxTokens, stopTokenIds: [], sampling: { temperature, topP: 1, topK: 0, seed } };
 }
 
 /** Runs the engine until idle, submitting `later` requests at the given steps; tokens per request id. */
@@ -49,7 +49,7 @@ describe('GenerationEngine', () => {
     using e = engine();
     expect(drain(e, [request('a', null, python.prompt_ids, 12)]).get('a')).toEqual(python.base);
     const ids = tensor([python.prompt_ids], { dtype: 'int64' });
-    const expected = registry.withAdapter('ad3', (model) => Array.from(generate(model as unknown as PreTrainedModel, { input_ids: ids }, { max_new_tokens: 12 }).toArray(), Number));
+    const expected = registry.withAdapter('ad3', (model) => Array.from(generate(model as unknown as PreTrainedModel, { input_ids: ids }, { maxNewTokens: 12 }).toArray(), Number));
     ids.dispose();
     expect(drain(e, [request('b', 'ad3', python.prompt_ids, 12)]).get('b')).toEqual(expected.slice(python.prompt_ids.length));
   });

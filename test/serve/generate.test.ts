@@ -41,7 +41,7 @@ describe('POST /v1/generate', () => {
     for (const adapter of ['second', null] as const) {
       const reply = await post(`${server.url}/v1/generate`, { adapter, input_ids: prompt, max_new_tokens: 12, stop: [] });
       expect(reply.status).toBe(200);
-      expect(reply.body.tokens).toEqual(expectedTokens(adapter, { max_new_tokens: 12 }));
+      expect(reply.body.tokens).toEqual(expectedTokens(adapter, { maxNewTokens: 12 }));
       expect(reply.body.tokens).toHaveLength(12);
     }
   });
@@ -60,7 +60,7 @@ describe('POST /v1/generate', () => {
   });
 
   test('stops after a stop token, which ends the list', async () => {
-    const greedy = expectedTokens('second', { max_new_tokens: 12 });
+    const greedy = expectedTokens('second', { maxNewTokens: 12 });
     const stopAt = greedy[5];
     const reply = await post(`${server.url}/v1/generate`, { adapter: 'second', input_ids: prompt, max_new_tokens: 12, stop: [stopAt] });
     expect(reply.body.tokens).toEqual(greedy.slice(0, greedy.indexOf(stopAt) + 1));

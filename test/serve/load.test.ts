@@ -31,7 +31,7 @@ async function complete(i: number): Promise<{ status: number; text: string; toke
 
 describe('W7-like load', () => {
   test('64 requests from 32 clients over 8 adapters (3 in memory): each as served alone; LRU evictions; /health answers', async () => {
-    const alone = [];
+    const alone: { status: number; text: string; tokens: number }[] = [];
     for (let i = 0; i < REQUESTS; i++) alone.push(await complete(i));
     expect(alone.every((r) => r.status === 200)).toBe(true);
     expect(new Set(alone.map((r) => r.text)).size).toBeGreaterThan(REQUESTS / 2);

@@ -1,0 +1,55 @@
+// Chat templates render to the same text and ids as transformers' apply_chat_template.
+import { describe, expect, it } from 'vitest';
+import { ChatTemplateError, PreTrainedTokenizer } from '../../lib/index.js';
+import { expected, FAMILIES, folder } from './fixtures.js';
+
+const WITH_TEMPLATES = FAMILIES.filter((family) => expected(family).chat.length > 0);
+
+describe.each(WITH_TEMPLATES)('the %s chat template', (family) => {
+  const tokenizer = PreTrainedTokenizer.fromDirectory(folder(family));
+  const cases = expected(family).chat.map((c, i) => [`${i} (generation prompt: ${c.add_generation_prompt})`, c] as const);
+
+  it.each(cases)('renders conversation %s as transformers does', (_, c) => {
+    const options = { addGenerationPrompt: c.add_generation_prompt, tools: c.tools ?? undefined };
+    if (c.error !== undefined) {
+      expect(() => tokenizer.applyChatTemplate(c.messages, { ...options, tokenize: false })).toThrow(ChatTemplateError);
+      expect(() => tokenizer.applyChatTemplate(c.messages, options)).toThrow(c.error);
+      return;
+    }
+    expect(tokenizer.applyChatTemplate(c.messages, { ...options, tokenize: false })).toBe(c.text);
+    expect(tokenizer.applyChatTemplate(c.messages, options)).toEqual(c.ids);
+  });
+});
+
+describe('chat template rules', () => {
+  const llama3 = PreTrainedTokenizer.fromDirectory(folder('llama3'));
+  const messages = [{ role: 'user', content: 'Hi' }];
+
+  it('does not add a second BOS when tokenizing a template that writes bos_token', () => {
+    const ids = llama3.applyChatTemplate(messages);
+    expect(ids.filter((id) => id === llama3.bosTokenId)).toHaveLength(1);
+    expect(llama3.encode(llama3.applyChatTemplate(messages, { tokenize: false })).filter((id) => id === llama3.bosTokenId)).toHaveLength(2);
+  });
+
+  it('reads chat_template.jinja when the config has no template (Mistral folder)', () => {
+    const mistral = PreTrainedTokenizer.fromDirectory(folder('mistral'));
+    expect(mistral.applyChatTemplate(messages, { tokenize: false })).toBe('<s>[INST] Hi [/INST]');
+  });
+
+  it('continues a final assistant message without closing the turn', () => {
+    const qwen = PreTrainedTokenizer.fromDirectory(folder('qwen2'));
+    const text = qwen.applyChatTemplate([...messages, { role: 'assistant', content: 'Hel' }], { tokenize: false, continueFinalMessage: true });
+    expect(text.endsWith('<|im_start|>assistant\nHel')).toBe(true);
+  });
+
+  it('gives a clear error when there is no template, or it does not parse', () => {
+    const gpt2 = PreTrainedTokenizer.fromDirectory(folder('gpt2'));
+    expect(() => gpt2.applyChatTemplate(messages)).toThrow(/has no chat template/);
+    expect(() => gpt2.applyChatTemplate(messages, { chatTemplate: '{% for m in %}' })).toThrow(/does not parse/);
+  });
+
+  it('passes extra variables to the template', () => {
+    const text = llama3.applyChatTemplate(messages, { tokenize: false, chatTemplate: '{{ greeting }} {{ bos_token }}', templateKwargs: { greeting: 'hey' } });
+    expect(text).toBe('hey <|begin_of_text|>');
+  });
+});
