@@ -30,6 +30,12 @@ export class ApiKeys {
   }
 }
 
+/** The warning to print when the server is reachable from other machines without a key, else null. */
+export function exposureWarning(host: string, hasKey: boolean): string | null {
+  if (hasKey || isLoopback(host)) return null;
+  return `warning: serving on ${host} without an API key: anyone who can reach it can run the model and load adapters (set --api-key or NODE_PEFT_API_KEY)`;
+}
+
 /** Whether a host name or address only accepts connections from this machine. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '[::1]';

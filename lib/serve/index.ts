@@ -9,7 +9,7 @@ export { ModelWorker } from './worker-client.js';
 export { PredictBatcher, type BatcherOptions, type PredictJob } from './batcher.js';
 export { Metrics, percentile, type BatchingCounters, type LatencySummary } from './metrics.js';
 export { ServerMetrics } from './prom-metrics.js';
-export { ApiKeys } from './auth.js';
+export { ApiKeys, exposureWarning } from './auth.js';
 export { HttpError } from './http-error.js';
 export { inputSpecsFor, parseInputs, type InputSpec, type ParsedInputs } from './inputs.js';
 export { parseGenerateRequest, CAUSAL_LMS, isCausalLM, type GenerateRequest } from './generate.js';

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, resolve } from 'node:path';
-import { ApiKeys, isLoopback } from './auth.js';
+import { ApiKeys, exposureWarning } from './auth.js';
 import { GenerationService } from './generation-service.js';
 import { HttpError } from './http-error.js';
 import { openAIError } from './openai-routes.js';
@@ -130,9 +130,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const settings = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & ServeOptions;
   const log = options.log ?? (() => undefined);
   const keys = new ApiKeys(options.apiKeys ?? (process.env.NODE_PEFT_API_KEY ? [process.env.NODE_PEFT_API_KEY] : []));
-  if (!keys.enabled && !isLoopback(settings.host)) {
-    log(`warning: serving on ${settings.host} without an API key: anyone who can reach it can run the model and load adapters (set --api-key or NODE_PEFT_API_KEY)`);
-  }
+  const warning = exposureWarning(settings.host, keys.enabled);
+  if (warning !== null) log(warning);
   const metrics = new ServerMetrics();
   const worker = await ModelWorker.start({
     model: resolve(options.model), adapters: (options.adapters ?? []).map(([n, p]) => [n, p]),

@@ -116,6 +116,21 @@ describe('GenerationEngine', () => {
     expect(liveTensors()).toBe(live);
   });
 
+  test('the per-step adapter cap lets other requests pass a waiting adapter, until it has waited agingMs', () => {
+    const requests = [request('a', 'ad0', prompt(4, 1), 3), request('b', 'ad1', prompt(4, 2), 3), request('c', 'ad0', prompt(4, 3), 3)];
+    using capped = engine({ maxAdaptersPerStep: 1, agingMs: 1e9 });
+    requests.forEach((r) => capped.submit(r));
+    capped.step();
+    expect([capped.running, capped.waiting]).toEqual([2, 1]); // a and c run; b waits for ad0 to leave
+    const order: string[] = [];
+    while (capped.hasWork()) order.push(...capped.step().finished.map((f) => f.id));
+    expect(order).toEqual(['a', 'c', 'b']);
+    using aged = engine({ maxAdaptersPerStep: 1, agingMs: 0 });
+    requests.forEach((r) => aged.submit(r));
+    aged.step();
+    expect([aged.running, aged.waiting]).toEqual([3, 0]);
+  });
+
   test('a request whose prompt + max tokens exceed the KV pool is refused', () => {
     using e = engine({ kvCacheTokens: 32 });
     expect(() => e.submit(request('big', null, prompt(30, 1), 10))).toThrow(/exceed the KV cache \(32 tokens\)/);
