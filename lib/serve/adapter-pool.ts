@@ -2,7 +2,7 @@
 // API, or found as <adapter-root>/<name>) are loaded on first use; at most maxLoaded stay in memory, the least
 // recently used idle one is evicted to make room, and one in use (pinned by a queued or running request) never
 // is. Concurrent first requests share one load; a failed load answers everyone waiting for it.
-import { realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { PeftError, SafetensorsError, StateDictError } from '../errors.js';
 import { HttpError } from './http-error.js';
@@ -55,9 +55,24 @@ export class AdapterPool {
     return [...this.#known].map(([name, path]) => ({ name, path, loaded: infos.has(name), info: infos.get(name) ?? null }));
   }
 
+  /** Known adapters and, with an adapter root, every adapter folder in it (not loaded until first used). */
+  async listAll(): Promise<{ name: string; path: string; loaded: boolean; info: AdapterInfo | null }[]> {
+    const known = this.known();
+    if (this.#options.adapterRoot === null) return known;
+    const entries = await readdir(this.#options.adapterRoot).catch(() => [] as string[]);
+    const found = [];
+    for (const name of entries.sort()) {
+      if (this.#known.has(name) || !ADAPTER_NAME.test(name)) continue;
+      const path = await this.#checkFolder(join(this.#options.adapterRoot, name)).catch(() => null);
+      if (path !== null) found.push({ name, path, loaded: false, info: null });
+    }
+    return [...known, ...found];
+  }
+
   /** Registers an adapter folder under a name (checked: inside the root, has a config); loads nothing yet. */
   async register(name: string, path: string, replace = false): Promise<void> {
     if (this.#known.has(name) && !replace) throw new HttpError(400, `an adapter named ${JSON.stringify(name)} is already loaded`, 'lora_name', 'adapter_exists');
+    if ((this.#pins.get(name) ?? 0) > 0) throw new HttpError(409, `adapter ${JSON.stringify(name)} is in use by requests in progress; replace it when they are done`, 'lora_name');
     const folder = await this.#checkFolder(path);
     if (this.#known.has(name)) await this.unregister(name);
     this.#known.set(name, folder);

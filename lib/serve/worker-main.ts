@@ -140,7 +140,7 @@ async function predict(adapter: string | null, inputs: ParsedInputs): Promise<un
 }
 
 const methods: Record<string, (...args: never[]) => unknown> = {
-  adapters: () => pool.known().map((a) => ({ ...(a.info ?? {}), name: a.name, path: a.path, loaded: a.loaded })),
+  adapters: async () => (await pool.listAll()).map((a) => ({ ...(a.info ?? {}), name: a.name, path: a.path, loaded: a.loaded })),
   register: async (name: string, path: string, replace: boolean) => {
     await pool.register(name, path, replace);
     try {

@@ -26,7 +26,7 @@ describe('openai client: models', () => {
   test('models.list() has the base model and every adapter (with parent); retrieve works, unknown is NotFound', async () => {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);
-    expect(ids).toEqual(['base', 'ad0', 'ad1']);
+    expect(ids).toEqual(['base', 'ad0', 'ad1', 'ad2', 'ad3', 'ad4', 'ad5', 'ad6', 'ad7']); // ad2-ad7: in the adapter root, loaded on first use
     const ad1 = (await client.models.retrieve('ad1')) as unknown as { parent: string; root: string };
     expect(ad1.parent).toBe('base');
     expect(ad1.root).toBe(join(FIXTURE, 'adapters', 'ad1'));
