@@ -93,6 +93,7 @@ void RegisterNNOps(Napi::Env env, Napi::Object exports) {
     a.Tensor(0).clamp_(lo, hi);
   });
   Def(env, exports, "maskedFill_", [](Args& a) { a.Tensor(0).masked_fill_(a.Tensor(1), a.Scalar(2)); });
+  Def(env, exports, "indexCopy_", [](Args& a) { a.Tensor(0).index_copy_(a.Int(1), a.Tensor(2), a.Tensor(3)); });
   Def(env, exports, "normal_", [](Args& a) { a.Tensor(0).normal_(a.OptNumber(1).value_or(0.0), a.OptNumber(2).value_or(1.0)); });
   Def(env, exports, "uniform_", [](Args& a) { a.Tensor(0).uniform_(a.OptNumber(1).value_or(0.0), a.OptNumber(2).value_or(1.0)); });
 }

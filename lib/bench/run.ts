@@ -6,6 +6,7 @@ import { gemmWorkload } from './workloads/gemm.js';
 import { multiWorkload } from './workloads/multi.js';
 import { swapWorkload } from './workloads/swap.js';
 import { trainWorkload } from './workloads/train.js';
+import { serveWorkload } from './workloads/serve.js';
 import { vitWorkload } from './workloads/vit.js';
 import { getNumThreads, setNumThreads, versions } from '../tensor/runtime.js';
 
@@ -16,6 +17,7 @@ const RUNNERS: Record<WorkloadName, (ctx: WorkloadContext) => BenchFields | Prom
   multi: multiWorkload,
   swap: swapWorkload,
   vit: vitWorkload,
+  serve: serveWorkload,
 };
 
 export async function runWorkload(name: WorkloadName, steps: number, threads: number | null, warmup = 3): Promise<BenchFields> {

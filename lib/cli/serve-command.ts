@@ -4,16 +4,28 @@ import { integerOption, optionalString, parseCommandArgs, requireString, stringL
 import type { Command, CommandIO } from './command.js';
 import { parseAdapterSpecs, requireFolder } from './load-model.js';
 
-const USAGE = `usage: node-peft serve --model DIR [--adapter [NAME=]DIR ...] [--port N] [--host 127.0.0.1]
-                      [--batch-window-ms 2] [--max-batch-rows 64] [--max-body-mb 16] [--adapter-root DIR]
-  Loads the model once and serves it over HTTP (JSON; see docs/serving.md):
-    GET /health, GET /metrics, GET|POST /v1/adapters, DELETE /v1/adapters/NAME,
-    POST /v1/predict {"adapter": NAME|null, "inputs": {...}}, POST /v1/generate {"adapter", "input_ids", ...}
-  --adapter          an adapter folder loaded at start; NAME=DIR names it (default: 'default'); repeatable
-  --port             default 8080 (0 = any free port)
-  --host             default 127.0.0.1; anything else exposes the server (and POST /v1/adapters) to the network
-  --batch-window-ms  how long a predict request waits to share a forward pass (0 = no batching)
-  --adapter-root     POST /v1/adapters may only load folders inside DIR
+const USAGE = `usage: node-peft serve --model DIR [--adapter [NAME=]DIR ...] [--adapter-root DIR] [--max-loaded-adapters N]
+                      [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--served-model-name NAME]
+                      [--max-num-seqs 32] [--max-prefill-tokens 256] [--kv-cache-tokens N]
+                      [--max-queued-requests 256] [--request-timeout-s 600]
+                      [--batch-window-ms 2] [--max-batch-rows 64] [--max-body-mb 16]
+  Loads the model once (in a worker thread) and serves an OpenAI-compatible API (see docs/serving.md):
+    POST /v1/completions, POST /v1/chat/completions ("model": the base model's name or an adapter's; "stream": true
+    for server-sent events), GET /v1/models, POST /v1/load_lora_adapter, POST /v1/unload_lora_adapter,
+    POST /v1/predict (classifiers), POST /v1/generate (token ids), GET /health, GET /metrics (Prometheus)
+  --adapter              an adapter folder loaded at start; NAME=DIR names it (default: 'default'); repeatable
+  --adapter-root         adapters named in requests are loaded on first use from DIR/NAME; API loads stay inside DIR
+  --max-loaded-adapters  adapters kept in memory; the least recently used idle one is evicted (default: no limit)
+  --api-key              require "Authorization: Bearer KEY" on every route but /health and /metrics
+                         (default: the NODE_PEFT_API_KEY environment variable)
+  --served-model-name    the base model's name in "model" (default: the model folder's name)
+  --max-num-seqs         sequences decoded together in one batch (1 = one request at a time)
+  --max-prefill-tokens   prompt tokens prefilled per step (a long prompt is split over steps)
+  --max-queued-requests  generation requests in progress at most; more get 429 with Retry-After
+  --request-timeout-s    a generation running longer is stopped (0 = no limit)
+  --port                 default 8080 (0 = any free port)
+  --host                 default 127.0.0.1; anything else exposes the server (warns without an API key)
+  --batch-window-ms      how long a predict request waits to share a forward pass (0 = no batching)
   Stops gracefully on SIGINT or SIGTERM.`;
 
 export interface ServeArgs {
@@ -25,6 +37,14 @@ export interface ServeArgs {
   maxBatchRows: number;
   maxBodyBytes: number;
   adapterRoot?: string;
+  maxLoadedAdapters?: number;
+  apiKey?: string;
+  servedModelName?: string;
+  maxNumSeqs: number;
+  maxPrefillTokens: number;
+  kvCacheTokens?: number;
+  maxQueuedRequests: number;
+  requestTimeoutMs: number;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -37,11 +57,20 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     'max-batch-rows': { type: 'string' },
     'max-body-mb': { type: 'string' },
     'adapter-root': { type: 'string' },
+    'max-loaded-adapters': { type: 'string' },
+    'api-key': { type: 'string' },
+    'served-model-name': { type: 'string' },
+    'max-num-seqs': { type: 'string' },
+    'max-prefill-tokens': { type: 'string' },
+    'kv-cache-tokens': { type: 'string' },
+    'max-queued-requests': { type: 'string' },
+    'request-timeout-s': { type: 'string' },
   });
   const model = requireString('serve', values, 'model');
   requireFolder('serve', '--model', model, 'config.json');
   const adapterRoot = optionalString(values, 'adapter-root');
   if (adapterRoot !== undefined) requireFolder('serve', '--adapter-root', adapterRoot);
+  const optionalInteger = (name: string): number | undefined => (values[name] === undefined ? undefined : integerOption('serve', values, name, 1, 1));
   return {
     model,
     adapters: parseAdapterSpecs('serve', stringList(values, 'adapter')),
@@ -51,6 +80,14 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     maxBatchRows: integerOption('serve', values, 'max-batch-rows', 64, 1),
     maxBodyBytes: integerOption('serve', values, 'max-body-mb', 16, 1) * 1024 * 1024,
     adapterRoot,
+    maxLoadedAdapters: optionalInteger('max-loaded-adapters'),
+    apiKey: optionalString(values, 'api-key'),
+    servedModelName: optionalString(values, 'served-model-name'),
+    maxNumSeqs: integerOption('serve', values, 'max-num-seqs', 32, 1),
+    maxPrefillTokens: integerOption('serve', values, 'max-prefill-tokens', 256, 1),
+    kvCacheTokens: optionalInteger('kv-cache-tokens'),
+    maxQueuedRequests: integerOption('serve', values, 'max-queued-requests', 256, 1),
+    requestTimeoutMs: integerOption('serve', values, 'request-timeout-s', 600, 0) * 1000,
   };
 }
 
@@ -69,6 +106,7 @@ function nextStopSignal(): Promise<NodeJS.Signals> {
 
 /** Loads and starts the server, prints its URL on stdout (and what it serves on stderr). */
 export async function runServe(args: ServeArgs, io: CommandIO): Promise<RunningServer> {
+  const apiKey = args.apiKey ?? process.env.NODE_PEFT_API_KEY;
   const server = await serve({
     model: args.model,
     adapters: args.adapters,
@@ -78,11 +116,18 @@ export async function runServe(args: ServeArgs, io: CommandIO): Promise<RunningS
     maxBatchRows: args.maxBatchRows,
     maxBodyBytes: args.maxBodyBytes,
     adapterRoot: args.adapterRoot,
+    maxLoadedAdapters: args.maxLoadedAdapters,
+    apiKeys: apiKey ? [apiKey] : [],
+    servedModelName: args.servedModelName,
+    maxNumSeqs: args.maxNumSeqs,
+    maxPrefillTokens: args.maxPrefillTokens,
+    kvCacheTokens: args.kvCacheTokens,
+    maxQueuedRequests: args.maxQueuedRequests,
+    requestTimeoutMs: args.requestTimeoutMs,
     log: (line) => io.err(line),
-    warn: (message) => io.err(`warning: ${message}`),
   });
-  const names = server.registry.list().map((a) => a.name);
-  io.err(`node-peft serve: ${server.registry.model.architecture} from ${args.model}; adapters: ${names.join(', ') || 'none'}`);
+  const names = args.adapters.map(([name]) => name);
+  io.err(`node-peft serve: ${server.worker.info.architecture} from ${args.model} as '${server.modelName}'; adapters: ${names.join(', ') || 'none'}${apiKey ? '; API key required' : ''}`);
   io.out(server.url);
   return server;
 }

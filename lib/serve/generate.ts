@@ -1,14 +1,14 @@
 // POST /v1/generate: one prompt continued by a causal LM (with an adapter or the base model), through
-// lib/models' generate (KV cache). Greedy unless temperature > 0; stops at a `stop` token or max_new_tokens.
-import { generate } from '../models/index.js';
-import { noGrad } from '../tensor/autograd.js';
-import { tensor } from '../tensor/creation.js';
-import { scope } from '../tensor/scope.js';
+// the generation engine (continuous batching). Greedy unless temperature > 0; stops at a `stop` token or max_new_tokens.
 import { describeJson, requireObject } from './body.js';
 import { badRequest } from './http-error.js';
-import { checkAdapterName, type AdapterRegistry } from './registry.js';
+import type { ModelInfo } from './protocol.js';
+import { checkAdapterName } from './registry.js';
 
 export const CAUSAL_LMS = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'GPT2LMHeadModel'];
+
+/** Whether an architecture generates text (transformers' *ForCausalLM and GPT-2's LMHeadModel). */
+export const isCausalLM = (architecture: string): boolean => /(ForCausalLM|LMHeadModel)$/.test(architecture);
 
 /** The most new tokens one request may ask for. */
 export const MAX_NEW_TOKENS_LIMIT = 4096;
@@ -28,13 +28,6 @@ export interface GenerateRequest {
 }
 
 const FIELDS = ['adapter', 'input_ids', 'max_new_tokens', 'temperature', 'top_k', 'top_p', 'stop', 'seed'];
-
-interface CausalConfig {
-  vocab_size?: number;
-  max_position_embeddings?: number;
-  n_positions?: number;
-  eos_token_id?: number | number[] | null;
-}
 
 function integer(value: unknown, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined || value === null) return fallback;
@@ -57,17 +50,16 @@ function tokenList(value: unknown, name: string, vocab: number, allowEmpty: bool
 }
 
 /** Checks a generate body against the model; 400 naming the field on any mistake. */
-export function parseGenerateRequest(json: unknown, registry: AdapterRegistry): GenerateRequest {
-  if (!CAUSAL_LMS.includes(registry.model.architecture)) {
-    throw badRequest(`generate needs a causal language model (${CAUSAL_LMS.join(', ')}); this server runs ${registry.model.architecture}`);
+export function parseGenerateRequest(json: unknown, info: ModelInfo): GenerateRequest {
+  if (!info.causal) {
+    throw badRequest(`generate needs a causal language model (${CAUSAL_LMS.join(', ')}); this server runs ${info.architecture}`);
   }
   const body = requireObject(json, 'request body');
   const unknown = Object.keys(body).filter((k) => !FIELDS.includes(k));
   if (unknown.length > 0) throw badRequest(`unknown field(s) ${unknown.map((k) => `'${k}'`).join(', ')}; expected ${FIELDS.join(', ')}`);
-  const config = registry.model.config as CausalConfig;
-  const vocab = config.vocab_size ?? Number.MAX_SAFE_INTEGER;
+  const vocab = info.vocabSize || Number.MAX_SAFE_INTEGER;
   const inputIds = tokenList(body.input_ids, 'input_ids', vocab, false);
-  const positions = config.max_position_embeddings ?? config.n_positions ?? Number.MAX_SAFE_INTEGER;
+  const positions = info.maxPositions;
   const maxNew = integer(body.max_new_tokens, 'max_new_tokens', 0, MAX_NEW_TOKENS_LIMIT, 20);
   if (inputIds.length + maxNew > positions) {
     throw badRequest(`input_ids (${inputIds.length} tokens) + max_new_tokens (${maxNew}) exceed the model's ${positions} positions`);
@@ -78,7 +70,7 @@ export function parseGenerateRequest(json: unknown, registry: AdapterRegistry): 
   }
   const topP = body.top_p ?? 1;
   if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) throw badRequest(`top_p: expected a number in (0, 1], got ${describeJson(topP)}`);
-  const defaultStop = config.eos_token_id === undefined || config.eos_token_id === null ? [] : [config.eos_token_id].flat();
+  const defaultStop = info.eosTokenIds;
   return {
     adapter: body.adapter === undefined || body.adapter === null ? null : checkAdapterName(body.adapter),
     input_ids: inputIds,
@@ -89,25 +81,4 @@ export function parseGenerateRequest(json: unknown, registry: AdapterRegistry): 
     stop: body.stop === undefined || body.stop === null ? defaultStop : tokenList(body.stop, 'stop', vocab, true),
     seed: body.seed === undefined || body.seed === null ? null : integer(body.seed, 'seed', 0, Number.MAX_SAFE_INTEGER, 0),
   };
-}
-
-/** The new tokens (the prompt not included), ending with the stop token when one was produced. Synchronous. */
-export function runGenerate(registry: AdapterRegistry, request: GenerateRequest): number[] {
-  return registry.withAdapter(request.adapter, (model) =>
-    noGrad(() =>
-      scope(() => {
-        const prompt = tensor(BigInt64Array.from(request.input_ids, BigInt), { shape: [1, request.input_ids.length], device: registry.device });
-        const out = generate(model, { input_ids: prompt }, {
-          maxNewTokens: request.max_new_tokens,
-          doSample: request.temperature > 0,
-          temperature: request.temperature > 0 ? request.temperature : 1,
-          topK: request.top_k,
-          topP: request.top_p,
-          eosTokenId: request.stop,
-          seed: request.seed ?? undefined,
-        });
-        return Array.from(out.toArray(), Number).slice(request.input_ids.length);
-      }),
-    ),
-  );
 }

@@ -1,8 +1,8 @@
 // The adapter registry of a server: one base model, loaded once, wrapped in a PeftModel as soon as an adapter
 // is loaded; adapters are loaded (either transformers era: PEFT's loader converts), listed and deleted by name.
 // Loads and deletes run one at a time; requests for an adapter that is being (re)loaded wait for it.
-import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import type { CausalLM, ModelOutput, PreTrainedModel } from '../models/index.js';
 import { fromPretrained as modelFromPretrained } from '../models/index.js';
 import { BASE_ROW, CONFIG_NAME, type LoraConfig, PeftModel, readAdapterConfig } from '../peft/index.js';
@@ -189,8 +189,10 @@ export class AdapterRegistry {
 
   async #checkPath(pathArg: unknown): Promise<string> {
     if (typeof pathArg !== 'string' || pathArg === '') throw badRequest(`path: expected an adapter folder, got ${JSON.stringify(pathArg)}`);
-    const path = resolve(pathArg);
-    if (this.#adapterRoot && !(path === this.#adapterRoot || path.startsWith(`${this.#adapterRoot}/`))) {
+    // real paths on both sides: a symlink inside the root cannot point outside it
+    const path = await realpath(resolve(pathArg)).catch(() => resolve(pathArg));
+    const root = this.#adapterRoot === null ? null : await realpath(this.#adapterRoot).catch(() => this.#adapterRoot as string);
+    if (root !== null && !(path === root || path.startsWith(root + sep))) {
       throw new HttpError(403, `path ${pathArg}: adapters must lie inside ${this.#adapterRoot}`);
     }
     const found = await stat(join(path, CONFIG_NAME)).catch(() => null);
@@ -249,12 +251,12 @@ export class AdapterRegistry {
    * `node-peft predict` does (that adapter active); mixed rows go through PeftModel's adapter_names forward.
    * Synchronous; call inside noGrad/scope.
    */
-  forward(inputs: Record<string, Tensor>, rowAdapters: readonly (string | null)[]): ModelOutput {
+  forward(inputs: Record<string, unknown>, rowAdapters: readonly (string | null)[]): ModelOutput {
     if (this.#unavailable) throw this.#unavailable;
     const distinct = [...new Set(rowAdapters)];
     for (const name of distinct) this.requireAdapter(name);
     const peft = this.#peft;
-    if (!peft) return this.model.forward(inputs);
+    if (!peft) return this.model.forward(inputs as Record<string, Tensor>);
     if (distinct.length === 1) return this.withAdapter(distinct[0], (model) => model.forward(inputs));
     return peft.forward({ ...inputs, adapter_names: rowAdapters.map((a) => a ?? BASE_ROW) }) as ModelOutput;
   }

@@ -1,25 +1,37 @@
-// The HTTP API of node-peft serve (DESIGN.md): each route checks its request and answers a JSON value.
-import type { IncomingMessage } from 'node:http';
-import { PeftError, SafetensorsError, StateDictError } from '../errors.js';
-import type { PredictBatcher } from './batcher.js';
+// The HTTP API of node-peft serve (DESIGN.md): each route checks its request and answers a value (JSON or
+// text), or writes the response itself (server-sent events) and answers null.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeJson, readJsonBody, requireObject } from './body.js';
-import { parseGenerateRequest, runGenerate } from './generate.js';
+import { parseGenerateRequest } from './generate.js';
+import type { GenerationService } from './generation-service.js';
 import { badRequest, HttpError } from './http-error.js';
-import { parseInputs, type InputSpec } from './inputs.js';
-import type { Metrics } from './metrics.js';
-import { checkAdapterName, type AdapterRegistry } from './registry.js';
+import { parseInputs } from './inputs.js';
+import { OPENAI_ROUTES } from './openai-routes.js';
+import type { ServerMetrics } from './prom-metrics.js';
+import type { ModelInfo } from './protocol.js';
+import { checkAdapterName } from './registry.js';
+import type { TextCodec } from './text-codec.js';
+import type { ModelWorker } from './worker-client.js';
 
 export interface ServeContext {
-  registry: AdapterRegistry;
-  batcher: PredictBatcher;
-  metrics: Metrics;
-  inputSpecs: InputSpec[];
+  worker: ModelWorker;
+  service: GenerationService;
+  metrics: ServerMetrics;
+  info: ModelInfo;
+  codec: TextCodec | null;
+  /** What `model` names the base model as (the model folder's name unless --served-model-name). */
+  modelName: string;
+  /** Tokens that end a generation: the tokenizer's eos and config.json's eos_token_id. */
+  stopTokenIds: number[];
+  /** Unix seconds the server started (the models' `created`). */
+  created: number;
   maxBodyBytes: number;
   log: (line: string) => void;
 }
 
 export interface Reply {
   status: number;
+  /** A string goes out as text/plain, anything else as JSON. */
   body: unknown;
 }
 
@@ -28,100 +40,98 @@ export interface Route {
   /** The route's name in /metrics, e.g. 'DELETE /v1/adapters/:name'. */
   name: string;
   match(path: string): string[] | null;
-  handle(context: ServeContext, request: IncomingMessage, params: string[]): Promise<Reply>;
+  /** Errors in OpenAI's shape ({"error": {message, type, param, code}}) rather than {"error": message}. */
+  openai?: boolean;
+  /** Answered without an API key. */
+  open?: boolean;
+  handle(context: ServeContext, request: IncomingMessage, params: string[], response: ServerResponse): Promise<Reply | null>;
 }
 
 const exact = (path: string) => (p: string): string[] | null => (p === path ? [] : null);
 const ok = (body: unknown): Reply => ({ status: 200, body });
+
+function named(prefix: string) {
+  return (p: string): string[] | null => {
+    if (!p.startsWith(prefix) || p.length === prefix.length) return null;
+    try {
+      return [decodeURIComponent(p.slice(prefix.length))];
+    } catch {
+      throw badRequest(`${p.slice(prefix.length)} is not valid URL encoding`);
+    }
+  };
+}
 
 function checkFields(body: Record<string, unknown>, allowed: readonly string[]): void {
   const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
   if (unknown.length > 0) throw badRequest(`unknown field(s) ${unknown.map((k) => `'${k}'`).join(', ')}; expected ${allowed.join(', ')}`);
 }
 
-function adapterField(value: unknown): string | null {
-  return value === undefined || value === null ? null : checkAdapterName(value);
-}
-
-/** Waits for a load of that adapter in progress, then 404s unless it is loaded. */
-async function requireLoaded(registry: AdapterRegistry, adapter: string | null): Promise<void> {
-  if (adapter === null) return;
-  await registry.settled(adapter);
-  registry.requireAdapter(adapter);
-}
-
 async function predict(context: ServeContext, request: IncomingMessage): Promise<Reply> {
   const body = requireObject(await readJsonBody(request, context.maxBodyBytes), 'request body');
   checkFields(body, ['adapter', 'inputs']);
-  const adapter = adapterField(body.adapter);
+  const adapter = body.adapter === undefined || body.adapter === null ? null : checkAdapterName(body.adapter);
   if (body.inputs === undefined) throw badRequest('inputs is required: {"input_ids": [[...]], ...} or {"pixel_values": [...]}');
-  const inputs = parseInputs(body.inputs, context.inputSpecs);
-  await requireLoaded(context.registry, adapter);
-  return ok({ logits: await context.batcher.submit({ adapter, inputs }) });
+  const inputs = parseInputs(body.inputs, context.info.inputSpecs);
+  return ok({ logits: await context.worker.call('predict', adapter, inputs) });
 }
 
-async function generateRoute(context: ServeContext, request: IncomingMessage): Promise<Reply> {
-  const parsed = parseGenerateRequest(await readJsonBody(request, context.maxBodyBytes), context.registry);
-  await requireLoaded(context.registry, parsed.adapter);
-  return ok({ tokens: await context.registry.schedule(() => runGenerate(context.registry, parsed)) });
+async function generateIds(context: ServeContext, request: IncomingMessage, response: ServerResponse): Promise<Reply> {
+  const parsed = parseGenerateRequest(await readJsonBody(request, context.maxBodyBytes), context.info);
+  if (parsed.max_new_tokens === 0) return ok({ tokens: [] });
+  const aborted = new AbortController();
+  response.on('close', () => {
+    if (!response.writableFinished) aborted.abort();
+  });
+  const [result] = await context.service.run({
+    adapter: parsed.adapter, stop: [], stopTokenIds: parsed.stop, signal: aborted.signal,
+    choices: [{ promptIds: parsed.input_ids, maxTokens: parsed.max_new_tokens, temperature: parsed.temperature, topP: parsed.top_p, topK: parsed.top_k, seed: parsed.seed }],
+  });
+  return ok({ tokens: result.tokenIds });
 }
 
 async function addAdapter(context: ServeContext, request: IncomingMessage): Promise<Reply> {
   const body = requireObject(await readJsonBody(request, context.maxBodyBytes), 'request body');
   checkFields(body, ['name', 'path', 'replace']);
   if (body.replace !== undefined && typeof body.replace !== 'boolean') throw badRequest(`replace: expected true or false, got ${describeJson(body.replace)}`);
+  const name = checkAdapterName(body.name);
+  if (typeof body.path !== 'string' || body.path === '') throw badRequest(`path: expected an adapter folder, got ${JSON.stringify(body.path)}`);
   try {
-    const adapter = await context.registry.load(body.name, body.path, { replace: body.replace === true });
-    context.log(`loaded adapter ${adapter.name} from ${adapter.path}`);
+    const adapter = await context.worker.call('register', name, body.path, body.replace === true);
+    context.log(`loaded adapter ${name} from ${body.path}`);
     return { status: 201, body: { adapter } };
   } catch (error) {
-    // an adapter that does not fit this model (no matching modules, wrong shapes, a broken file) is the caller's
-    if (error instanceof PeftError || error instanceof StateDictError || error instanceof SafetensorsError) {
-      throw badRequest(`cannot load adapter ${JSON.stringify(body.name)} from ${String(body.path)}: ${oneLine(error.message)}`);
-    }
+    if (error instanceof HttpError && error.code === 'adapter_exists') throw new HttpError(409, `${error.message}; delete it first or pass "replace": true`);
     throw error;
   }
 }
 
-/** A multi-line message (a size mismatch per line) as one line, the first lines kept. */
-function oneLine(message: string, maxLines = 8): string {
-  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const kept = lines.slice(0, maxLines).join(' ');
-  return lines.length > maxLines ? `${kept} (and ${lines.length - maxLines} more lines)` : kept;
-}
-
 export const ROUTES: Route[] = [
   {
-    method: 'GET', name: 'GET /health', match: exact('/health'),
-    handle: async ({ registry }) => ok({ status: 'ok', model: registry.model.architecture, adapters: registry.list().length }),
+    method: 'GET', name: 'GET /health', match: exact('/health'), open: true,
+    handle: async ({ info, worker }) => ok({ status: 'ok', model: info.architecture, adapters: worker.residentAdapters, generating: worker.activeGenerations }),
   },
   {
-    method: 'GET', name: 'GET /metrics', match: exact('/metrics'),
-    handle: async ({ metrics, registry, batcher }) =>
-      ok(metrics.snapshot({ adapters: registry.list().map((a) => a.name), batchWindowMs: batcher.options.windowMs })),
+    method: 'GET', name: 'GET /metrics', match: exact('/metrics'), open: true,
+    handle: async ({ metrics }) => ({ status: 200, body: await metrics.text() }),
   },
-  { method: 'GET', name: 'GET /v1/adapters', match: exact('/v1/adapters'), handle: async ({ registry }) => ok({ adapters: registry.list() }) },
+  { method: 'GET', name: 'GET /v1/models', match: exact('/v1/models'), openai: true, handle: (c) => OPENAI_ROUTES.models(c) },
+  { method: 'GET', name: 'GET /v1/models/:id', match: named('/v1/models/'), openai: true, handle: (c, _r, [id]) => OPENAI_ROUTES.model(c, id) },
+  { method: 'POST', name: 'POST /v1/completions', match: exact('/v1/completions'), openai: true, handle: (c, r, _p, res) => OPENAI_ROUTES.completions(c, r, res) },
+  { method: 'POST', name: 'POST /v1/chat/completions', match: exact('/v1/chat/completions'), openai: true, handle: (c, r, _p, res) => OPENAI_ROUTES.chat(c, r, res) },
+  { method: 'POST', name: 'POST /v1/load_lora_adapter', match: exact('/v1/load_lora_adapter'), openai: true, handle: (c, r) => OPENAI_ROUTES.load(c, r) },
+  { method: 'POST', name: 'POST /v1/unload_lora_adapter', match: exact('/v1/unload_lora_adapter'), openai: true, handle: (c, r) => OPENAI_ROUTES.unload(c, r) },
+  { method: 'GET', name: 'GET /v1/adapters', match: exact('/v1/adapters'), handle: async ({ worker }) => ok({ adapters: await worker.call('adapters') }) },
   { method: 'POST', name: 'POST /v1/adapters', match: exact('/v1/adapters'), handle: addAdapter },
   {
-    method: 'DELETE', name: 'DELETE /v1/adapters/:name',
-    match: (p) => {
-      const m = /^\/v1\/adapters\/([^/]+)$/.exec(p);
-      if (!m) return null;
-      try {
-        return [decodeURIComponent(m[1])];
-      } catch {
-        throw badRequest(`adapter name: ${m[1]} is not valid URL encoding`);
-      }
-    },
+    method: 'DELETE', name: 'DELETE /v1/adapters/:name', match: named('/v1/adapters/'),
     handle: async (context, _request, [name]) => {
-      await context.registry.settled(name);
-      await context.registry.delete(name);
+      await context.worker.call('unregister', checkAdapterName(name));
       context.log(`deleted adapter ${name}`);
       return ok({ deleted: name });
     },
   },
   { method: 'POST', name: 'POST /v1/predict', match: exact('/v1/predict'), handle: predict },
-  { method: 'POST', name: 'POST /v1/generate', match: exact('/v1/generate'), handle: generateRoute },
+  { method: 'POST', name: 'POST /v1/generate', match: exact('/v1/generate'), handle: (c, r, _p, res) => generateIds(c, r, res) },
 ];
 
 /** The route for this method and path; 404 for an unknown path, 405 for a known path and another method. */

@@ -83,6 +83,8 @@ declare module './tensor.js' {
     fill_(value: number | boolean): this;
     clamp_(min?: number | null, max?: number | null): this;
     maskedFill_(mask: Tensor, value: number): this;
+    /** In place: this.index_copy_(dim, index, source), rows of source written at the given indices along dim. */
+    indexCopy_(dim: number, index: Tensor, source: Tensor): this;
     normal_(mean?: number, std?: number): this;
     uniform_(from?: number, to?: number): this;
   }
@@ -150,6 +152,10 @@ P.sub_ = function (o, alpha = 1) { N.sub_(this.handle, operand(o, 'sub_: other')
 P.mul_ = function (o) { N.mul_(this.handle, operand(o, 'mul_: other')); return this; };
 P.div_ = function (o) { N.div_(this.handle, operand(o, 'div_: other')); return this; };
 P.copy_ = function (src) { N.copy_(this.handle, tensorArg(src, 'copy_: src')); return this; };
+P.indexCopy_ = function (dim, index, source) {
+  N.indexCopy_(this.handle, intArg(dim, 'indexCopy_: dim'), tensorArg(index, 'indexCopy_: index'), tensorArg(source, 'indexCopy_: source'));
+  return this;
+};
 P.zero_ = function () { N.zero_(this.handle); return this; };
 P.fill_ = function (value) {
   N.fill_(this.handle, typeof value === 'boolean' ? value : numberArg(value, 'fill_: value'));

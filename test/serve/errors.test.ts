@@ -3,13 +3,13 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { serve, type RunningServer } from '../../lib/serve/index.js';
-import { CASE_10, post, request } from './helpers.js';
+import { CASE_10, metric, post, request } from './helpers.js';
 
 let server: RunningServer;
 const ids = [[1, 2, 3]];
 
 beforeAll(async () => {
-  server = await serve({ model: join(CASE_10, 'base'), adapters: [['first', join(CASE_10, 'adapter', 'first')]], maxBodyBytes: 4096 });
+  server = await serve({ model: join(CASE_10, 'base'), adapters: [['first', join(CASE_10, 'adapter', 'first')]], maxBodyBytes: 4096, threads: 1 });
 });
 afterAll(() => server.close());
 
@@ -47,10 +47,10 @@ describe('error responses', () => {
     expect((await post(predictUrl(), { adapter: null, inputs: { input_ids: ids } })).status).toBe(200);
   });
 
-  test('an unknown adapter is a 404 that lists the loaded ones', async () => {
-    await expectError(post(predictUrl(), { adapter: 'nope', inputs: { input_ids: ids } }), 404, /^unknown adapter "nope"; loaded: first$/);
-    await expectError(post(`${server.url}/v1/generate`, { adapter: 'nope', input_ids: [1] }), 404, /^unknown adapter "nope"/);
-    await expectError(request(`${server.url}/v1/adapters/nope`, 'DELETE'), 404, /^unknown adapter "nope"/);
+  test('an unknown adapter is a 404', async () => {
+    await expectError(post(predictUrl(), { adapter: 'nope', inputs: { input_ids: ids } }), 404, /^The model 'nope' does not exist: no adapter of that name is loaded$/);
+    await expectError(post(`${server.url}/v1/generate`, { adapter: 'nope', input_ids: [1] }), 404, /^The model 'nope' does not exist/);
+    await expectError(request(`${server.url}/v1/adapters/nope`, 'DELETE'), 404, /^The lora adapter 'nope' cannot be found/);
   });
 
   test('unknown or missing keys, wrong fields', async () => {
@@ -87,7 +87,7 @@ describe('error responses', () => {
     const url = `${server.url}/v1/adapters`;
     await expectError(post(url, { name: 'has.dot', path: join(CASE_10, 'adapter', 'first') }), 400, /^adapter name: expected 1-64 letters/);
     await expectError(post(url, { name: '__base__', path: join(CASE_10, 'adapter', 'first') }), 400, /^adapter name/);
-    await expectError(post(url, { name: 'x', path: join(CASE_10, 'base') }), 400, /not an adapter folder \(no adapter_config.json in it\)$/);
+    await expectError(post(url, { name: 'x', path: join(CASE_10, 'base') }), 404, /^No adapter found at .* \(no adapter_config.json\)$/);
     await expectError(post(url, { name: 'x' }), 400, /^path: expected an adapter folder, got undefined$/);
     await expectError(post(url, { name: 'x', path: join(CASE_10, 'adapter', 'first'), replace: 'yes' }), 400, /^replace: expected true or false/);
   });
@@ -97,10 +97,9 @@ describe('error responses', () => {
     await expectError(request(`${server.url}/v1/predict`, 'GET'), 405, /^GET is not allowed on \/v1\/predict$/);
   });
 
-  test('/metrics counts the answers by status', async () => {
-    const metrics = (await request(`${server.url}/metrics`, 'GET')).body as { requests: { by_status: Record<string, number> } };
-    expect(metrics.requests.by_status['400']).toBeGreaterThan(10);
-    expect(metrics.requests.by_status['404']).toBeGreaterThanOrEqual(4);
-    expect(metrics.requests.by_status['413']).toBe(2);
+  test('/metrics counts the answers by route and status', async () => {
+    expect(await metric(server, 'nodepeft_http_requests_total{route="POST /v1/predict",status="400"}')).toBeGreaterThan(10);
+    expect(await metric(server, 'nodepeft_http_requests_total{route="POST /v1/predict",status="404"}')).toBe(1);
+    expect(await metric(server, 'nodepeft_http_requests_total{route="POST /v1/predict",status="413"}')).toBe(2);
   });
 });

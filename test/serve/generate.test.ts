@@ -1,12 +1,12 @@
-// POST /v1/generate: the tokens lib/models' generate() gives with the same adapter (or none) and options.
+// POST /v1/generate: greedy gives the tokens of lib/models' generate() with the same adapter (or none); seeded
+// sampling repeats.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fromPretrained, generate, type GenerationOptions, type PreTrainedModel } from '../../lib/models/index.js';
 import { PeftModel } from '../../lib/peft/index.js';
 import { serve, type RunningServer } from '../../lib/serve/index.js';
 import { tensor } from '../../lib/tensor/creation.js';
-import { liveTensors } from '../../lib/tensor/tensor.js';
-import { CASE_10, get, post } from './helpers.js';
+import { CASE_10, metric, post, workerLiveTensors } from './helpers.js';
 
 const ADAPTERS = join(CASE_10, 'adapter');
 const prompt = [5, 17, 42, 8];
@@ -14,7 +14,7 @@ let server: RunningServer;
 let reference: PeftModel;
 
 beforeAll(async () => {
-  server = await serve({ model: join(CASE_10, 'base'), adapters: [['first', join(ADAPTERS, 'first')], ['second', join(ADAPTERS, 'second')]] });
+  server = await serve({ model: join(CASE_10, 'base'), adapters: [['first', join(ADAPTERS, 'first')], ['second', join(ADAPTERS, 'second')]], threads: 1 });
   reference = await PeftModel.fromPretrained(await fromPretrained(join(CASE_10, 'base')), join(ADAPTERS, 'second'), { adapterName: 'second' });
 });
 afterAll(async () => {
@@ -23,11 +23,11 @@ afterAll(async () => {
 });
 
 /** lib/models generate() on the reference model: the new tokens. */
-function expectedTokens(adapter: 'second' | null, options: GenerationOptions, seed?: number): number[] {
+function expectedTokens(adapter: 'second' | null, options: GenerationOptions): number[] {
   const model = reference as unknown as PreTrainedModel;
   const run = (): number[] => {
     const ids = tensor([prompt], { dtype: 'int64' });
-    const out = generate(model, { input_ids: ids }, { ...options, seed });
+    const out = generate(model, { input_ids: ids }, options);
     const tokens = Array.from(out.toArray(), Number).slice(prompt.length);
     ids.dispose();
     out.dispose();
@@ -51,9 +51,12 @@ describe('POST /v1/generate', () => {
     expect(first.body.tokens).not.toEqual(second.body.tokens);
   });
 
-  test('sampling with a seed (temperature, top_k, top_p) gives the tokens generate() samples with that seed', async () => {
-    const reply = await post(`${server.url}/v1/generate`, { adapter: 'second', input_ids: prompt, max_new_tokens: 10, stop: [], seed: 11, temperature: 1.3, top_k: 20, top_p: 0.9 });
-    expect(reply.body.tokens).toEqual(expectedTokens('second', { maxNewTokens: 10, doSample: true, temperature: 1.3, topK: 20, topP: 0.9 }, 11));
+  test('sampling with a seed (temperature, top_k, top_p) repeats its tokens; another seed draws others', async () => {
+    const sample = async (seed: number) => (await post(`${server.url}/v1/generate`, { adapter: 'second', input_ids: prompt, max_new_tokens: 10, stop: [], seed, temperature: 1.3, top_k: 20, top_p: 0.9 })).body.tokens;
+    const first = await sample(11);
+    expect(first).toHaveLength(10);
+    expect(await sample(11)).toEqual(first);
+    expect(await sample(12)).not.toEqual(first);
   });
 
   test('stops after a stop token, which ends the list', async () => {
@@ -65,15 +68,14 @@ describe('POST /v1/generate', () => {
 
   test('leaves no tensors behind', async () => {
     await post(`${server.url}/v1/generate`, { adapter: 'first', input_ids: prompt, max_new_tokens: 4, stop: [] }); // warm-up
-    const live = liveTensors();
+    const live = await workerLiveTensors(server);
     for (const adapter of ['first', null, 'second']) {
       expect((await post(`${server.url}/v1/generate`, { adapter, input_ids: prompt, max_new_tokens: 8, temperature: 0.7, seed: 1 })).status).toBe(200);
     }
-    expect(liveTensors()).toBe(live);
+    expect(await workerLiveTensors(server)).toBe(live);
   });
 
   test('is counted in /metrics', async () => {
-    const metrics = (await get(`${server.url}/metrics`)).body as { requests: { by_route: Record<string, number> } };
-    expect(metrics.requests.by_route['POST /v1/generate']).toBe(10);
+    expect(await metric(server, 'nodepeft_http_requests_total{route="POST /v1/generate",status="200"}')).toBe(12);
   });
 });

@@ -1,6 +1,7 @@
 // Shared by the serve tests: the golden fixtures' paths, their tensors as nested arrays, and JSON over HTTP.
 import { join } from 'node:path';
 import { loadSync } from '../../lib/serialization/index.js';
+import type { RunningServer } from '../../lib/serve/index.js';
 import type { NestedNumbers } from '../../lib/tensor/tensor.js';
 import { FIXTURES } from '../peft/golden.js';
 
@@ -44,4 +45,17 @@ export function maxAbsDiff(a: NestedNumbers, b: NestedNumbers): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, maxAbsDiff(a[i], b[i]));
   return max;
+}
+
+/** The predict batcher's counters, from the model worker. */
+export const batching = (server: RunningServer): Promise<Record<string, number>> => server.worker.call('batching');
+
+/** Live tensors in the model worker. */
+export const workerLiveTensors = (server: RunningServer): Promise<number> => server.worker.call('liveTensors');
+
+/** A counter's value in GET /metrics (Prometheus text), e.g. metric('nodepeft_http_requests_total{route="GET /health",status="200"}'). */
+export async function metric(server: RunningServer, series: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }

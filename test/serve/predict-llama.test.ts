@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runPredict } from '../../lib/cli/predict.js';
-import { AdapterRegistry, startServer, type RunningServer } from '../../lib/serve/index.js';
+import { serve, type RunningServer } from '../../lib/serve/index.js';
 import type { NestedNumbers } from '../../lib/tensor/tensor.js';
-import { liveTensors } from '../../lib/tensor/tensor.js';
-import { CASE_10, get, maxAbsDiff, nested, post } from './helpers.js';
+import { batching as workerBatching, CASE_10, maxAbsDiff, nested, post, workerLiveTensors } from './helpers.js';
 
 const ADAPTERS = join(CASE_10, 'adapter');
 const inputs = nested(join(CASE_10, 'inputs.safetensors'));
@@ -17,22 +16,18 @@ const outDir = mkdtempSync(join(tmpdir(), 'node-peft-serve-'));
 let server: RunningServer;
 
 beforeAll(async () => {
-  const registry = await AdapterRegistry.open(join(CASE_10, 'base'));
-  await registry.load('first', join(ADAPTERS, 'first'));
-  await registry.load('second', join(ADAPTERS, 'second'));
   // a wide window, so that concurrent requests of a test reliably share a batch
-  server = await startServer(registry, { batchWindowMs: 25 });
+  server = await serve({ model: join(CASE_10, 'base'), adapters: [['first', join(ADAPTERS, 'first')], ['second', join(ADAPTERS, 'second')]], batchWindowMs: 100, threads: 1 });
 });
 
 afterAll(async () => {
   await server.close();
-  server.registry.dispose();
   rmSync(outDir, { recursive: true, force: true });
 });
 
 const predict = (adapter: string | null, input_ids: NestedNumbers[]) => post(`${server.url}/v1/predict`, { adapter, inputs: { input_ids } });
 const row = (i: number): NestedNumbers[] => [inputs.input_ids[i]];
-const batching = async () => (await get(`${server.url}/metrics`)).body.batching as Record<string, number>;
+const batching = () => workerBatching(server);
 
 /** `node-peft predict` on the case's inputs, as nested arrays. */
 async function cliLogits(adapters: [string, string][]): Promise<NestedNumbers[]> {
@@ -90,13 +85,11 @@ describe('POST /v1/predict on a Llama with two adapters', () => {
   test('200 requests keep the number of live tensors flat', async () => {
     const adapters = ['first', 'second', null, 'first', 'second'];
     await Promise.all(adapters.map((a, i) => predict(a, row(i % 4)))); // warm-up
-    const live = liveTensors();
+    const live = await workerLiveTensors(server);
     for (let round = 0; round < 40; round++) {
       const replies = await Promise.all(adapters.map((a, i) => predict(a, row((round + i) % 4))));
       expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     }
-    expect(liveTensors()).toBe(live);
-    const metrics = (await get(`${server.url}/metrics`)).body as { tensors: { live: number } };
-    expect(metrics.tensors.live).toBe(live);
+    expect(await workerLiveTensors(server)).toBe(live);
   });
 });

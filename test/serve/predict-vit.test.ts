@@ -4,15 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { serve, type RunningServer } from '../../lib/serve/index.js';
 import type { NestedNumbers } from '../../lib/tensor/tensor.js';
-import { CASE_01, CASE_01_T4, get, maxAbsDiff, nested, post, request } from './helpers.js';
+import { batching, CASE_01, CASE_01_T4, get, maxAbsDiff, nested, post, request } from './helpers.js';
 
 const inputs = nested(join(CASE_01, 'inputs.safetensors'));
 const expected = nested(join(CASE_01, 'expected.safetensors'));
-const warnings: string[] = [];
 let server: RunningServer;
 
 beforeAll(async () => {
-  server = await serve({ model: join(CASE_01, 'base'), adapters: [['digits', join(CASE_01, 'adapter')]], batchWindowMs: 25, warn: (m) => warnings.push(m) });
+  server = await serve({ model: join(CASE_01, 'base'), adapters: [['digits', join(CASE_01, 'adapter')]], batchWindowMs: 200, threads: 1 }); // wide: request bodies are parsed on the HTTP thread while the worker's window runs
 });
 afterAll(() => server.close());
 
@@ -25,7 +24,7 @@ describe('serve on a ViT classifier', () => {
   });
 
   test('GET /health names the model and counts the adapters', async () => {
-    expect(await get(`${server.url}/health`)).toEqual({ status: 200, body: { status: 'ok', model: 'ViTForImageClassification', adapters: 1 } });
+    expect(await get(`${server.url}/health`)).toEqual({ status: 200, body: { status: 'ok', model: 'ViTForImageClassification', adapters: 1, generating: 0 } });
   });
 
   test('predict with the adapter and with null (the base model) gives the logits PEFT computed', async () => {
@@ -35,9 +34,9 @@ describe('serve on a ViT classifier', () => {
   });
 
   test('two one-image requests at once share one forward (classifier copy per row) and match the two-image request', async () => {
-    const before = (await get(`${server.url}/metrics`)).body.batching as Record<string, number>;
+    const before = await batching(server);
     const [a, b] = await Promise.all([predict('digits', [inputs.pixel_values[0]]), predict(null, [inputs.pixel_values[1]])]);
-    const after = (await get(`${server.url}/metrics`)).body.batching as Record<string, number>;
+    const after = await batching(server);
     expect(after.batched_requests - before.batched_requests).toBe(2);
     expect(maxAbsDiff((a.body.logits as NestedNumbers[])[0], expected.logits_peft[0])).toBeLessThanOrEqual(1e-4);
     expect(maxAbsDiff((b.body.logits as NestedNumbers[])[0], expected.logits_base[1])).toBeLessThanOrEqual(1e-4);
@@ -64,7 +63,6 @@ describe('serve on a ViT classifier', () => {
 
   test('deleting the last adapter leaves the base model as loaded; loading it again works', async () => {
     expect((await request(`${server.url}/v1/adapters/digits`, 'DELETE')).status).toBe(200);
-    expect(server.registry.peft).toBeNull();
     expect(maxAbsDiff((await predict(null, inputs.pixel_values)).body.logits as NestedNumbers[], expected.logits_base)).toBeLessThanOrEqual(1e-4);
     expect((await post(`${server.url}/v1/adapters`, { name: 'digits', path: join(CASE_01, 'adapter') })).status).toBe(201);
     expect(maxAbsDiff((await predict('digits', inputs.pixel_values)).body.logits as NestedNumbers[], expected.logits_peft)).toBeLessThanOrEqual(1e-4);
@@ -73,7 +71,7 @@ describe('serve on a ViT classifier', () => {
   test('an adapter that does not fit the model is a 400 that says why', async () => {
     const reply = await post(`${server.url}/v1/adapters`, { name: 'gpt2', path: join(CASE_01, '..', '05_gpt2_conv1d_fan_in_fan_out', 'adapter') });
     expect(reply.status).toBe(400);
-    expect(reply.body.error).toMatch(/^cannot load adapter "gpt2" from .*: /);
+    expect(reply.body.error).toMatch(/^adapter "gpt2" cannot be loaded: /);
     expect(((await get(`${server.url}/v1/adapters`)).body.adapters as unknown[]).length).toBe(1);
   });
 });

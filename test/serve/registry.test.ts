@@ -4,14 +4,14 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AdapterRegistry, checkAdapterName, HttpError, startServer } from '../../lib/serve/index.js';
+import { AdapterRegistry, checkAdapterName, HttpError, serve } from '../../lib/serve/index.js';
 import { loadSync, save } from '../../lib/serialization/index.js';
 import { noGrad } from '../../lib/tensor/autograd.js';
 import { zeros } from '../../lib/tensor/creation.js';
 import { scope } from '../../lib/tensor/scope.js';
 import type { NestedNumbers } from '../../lib/tensor/tensor.js';
 import { FIXTURES } from '../peft/golden.js';
-import { CASE_10, get, maxAbsDiff, nested, post } from './helpers.js';
+import { batching, CASE_10, maxAbsDiff, nested, post } from './helpers.js';
 
 const FIRST = join(CASE_10, 'adapter', 'first');
 const SECOND = join(CASE_10, 'adapter', 'second');
@@ -122,18 +122,17 @@ describe('an adapter with a bare-parameter copy (case 02)', () => {
     expect(vitWarnings.join('\n')).toMatch(/position_embeddings: the adapter holds no tensor for it/);
     expect(vit.canMix(['resized', null])).toBe(false);
     expect(vit.canMix(['resized', 'resized'])).toBe(true);
-    const server = await startServer(vit, { batchWindowMs: 25 });
+    vit.dispose();
+    const server = await serve({ model: join(dir, 'base'), adapters: [['resized', join(dir, 'adapter')]], batchWindowMs: 25, threads: 1 });
     try {
       const pixels = nested(join(dir, 'inputs.safetensors')).pixel_values;
       const expected = nested(join(dir, 'expected.safetensors'));
       const [peft, base] = await Promise.all(['resized', null].map((adapter) => post(`${server.url}/v1/predict`, { adapter, inputs: { pixel_values: [pixels[0]] } })));
       expect(maxAbsDiff((peft.body.logits as NestedNumbers[])[0], expected.logits_peft[0])).toBeLessThanOrEqual(1e-4);
       expect(maxAbsDiff((base.body.logits as NestedNumbers[])[0], expected.logits_base[0])).toBeLessThanOrEqual(1e-4);
-      const batching = (await get(`${server.url}/metrics`)).body.batching as Record<string, number>;
-      expect(batching).toMatchObject({ batches: 2, mixed_batches: 0, fallbacks: 0 });
+      expect(await batching(server)).toMatchObject({ batches: 2, mixed_batches: 0, fallbacks: 0 });
     } finally {
       await server.close();
-      vit.dispose();
     }
   });
 });

@@ -16,7 +16,9 @@ describe('node-peft serve arguments', () => {
   test('defaults: loopback, port 8080, a 2 ms batch window', () => {
     expect(parseServeArgs(['--model', join(CASE_10, 'base'), '--adapter', `first=${FIRST}`])).toEqual({
       model: join(CASE_10, 'base'), adapters: [['first', FIRST]], port: 8080, host: '127.0.0.1',
-      batchWindowMs: 2, maxBatchRows: 64, maxBodyBytes: 16 * 1024 * 1024, adapterRoot: undefined,
+      batchWindowMs: 2, maxBatchRows: 64, maxBodyBytes: 16 * 1024 * 1024, adapterRoot: undefined, maxLoadedAdapters: undefined,
+      apiKey: undefined, servedModelName: undefined, maxNumSeqs: 32, maxPrefillTokens: 256, kvCacheTokens: undefined,
+      maxQueuedRequests: 256, requestTimeoutMs: 600_000,
     });
   });
 
@@ -44,7 +46,7 @@ describe('bin/node-peft.js serve', () => {
         }),
       ]);
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect((await get(`${url}/health`)).body).toEqual({ status: 'ok', model: 'LlamaForCausalLM', adapters: 1 });
+      expect((await get(`${url}/health`)).body).toEqual({ status: 'ok', model: 'LlamaForCausalLM', adapters: 1, generating: 0 });
 
       const inFlight = post(`${url}/v1/generate`, { adapter: 'first', input_ids: [3, 4, 5], max_new_tokens: 40, stop: [] });
       await new Promise((resolve) => setTimeout(resolve, 20));
