@@ -24,3 +24,14 @@ export class StateDictError extends Error {
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }
+
+/** Why an image could not be read: see ImageError.reason. */
+export type ImageErrorReason = 'not-found' | 'unsupported' | 'corrupt' | 'truncated' | 'too-large' | 'outside-root';
+
+/** An image that cannot be used: missing, not an image, damaged, too many pixels, or outside the allowed folder. */
+export class ImageError extends Error {
+  override name = 'ImageError';
+  constructor(message: string, readonly reason: ImageErrorReason) {
+    super(message);
+  }
+}

@@ -1,0 +1,53 @@
+// The pixel steps of an image processor on LibTorch tensors, matching transformers' PIL backend: resize on
+// 8-bit values (antialiased bilinear/bicubic as PIL's, rounded back to 8 bits), center crop (zero padding when
+// the image is smaller), rescale, normalize. Images are [1, 3, H, W] float32 holding 0..255 until rescaled.
+import { ImageError } from '../errors.js';
+import { tensor } from '../tensor/creation.js';
+import { interpolate, pad } from '../tensor/functional.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { DecodedImage } from './decode.js';
+import type { Resample } from './processor-config.js';
+
+/** An RGB image as float32 [1, 3, H, W] with values 0..255. */
+export function imageTensor(image: DecodedImage): Tensor {
+  if (image.channels !== 3) throw new ImageError(`imageTensor: expected an RGB image (3 channels), got ${image.channels}`, 'unsupported');
+  return tensor(image.data, { shape: [1, image.height, image.width, 3] }).permute(0, 3, 1, 2).float();
+}
+
+/** PIL's NEAREST: output pixel i samples input floor((i + 0.5) * in / out). */
+function nearestIndex(inSize: number, outSize: number): Tensor {
+  const index = new BigInt64Array(outSize);
+  for (let i = 0; i < outSize; i++) index[i] = BigInt(Math.min(inSize - 1, Math.floor(((i + 0.5) * inSize) / outSize)));
+  return tensor(index);
+}
+
+/** Resizes [N, 3, H, W] (0..255) to height x width as PIL does, rounded and clipped to 0..255. */
+export function resizePixels(pixels: Tensor, height: number, width: number, resample: Resample): Tensor {
+  const [, , inHeight, inWidth] = pixels.shape;
+  if (inHeight === height && inWidth === width) return pixels.clone();
+  if (resample === 'nearest') return pixels.indexSelect(2, nearestIndex(inHeight, height)).indexSelect(3, nearestIndex(inWidth, width));
+  // PIL's bilinear and bicubic (a = -0.5) widen the filter when shrinking; LibTorch's antialiased kernels are the same filters.
+  return interpolate(pixels, { size: [height, width], mode: resample, antialias: true }).round().clamp(0, 255);
+}
+
+/** transformers' center_crop: top = (h - crop_h) // 2; an image smaller than the crop is padded with zeros around it. */
+export function centerCrop(pixels: Tensor, height: number, width: number): Tensor {
+  const [, , inHeight, inWidth] = pixels.shape;
+  const padTop = Math.max(0, Math.ceil((height - inHeight) / 2));
+  const padLeft = Math.max(0, Math.ceil((width - inWidth) / 2));
+  const padded = padTop > 0 || padLeft > 0 || inHeight < height || inWidth < width
+    ? pad(pixels, [padLeft, Math.max(0, width - inWidth - padLeft), padTop, Math.max(0, height - inHeight - padTop)])
+    : pixels;
+  const top = Math.floor((padded.shape[2] - height) / 2);
+  const left = Math.floor((padded.shape[3] - width) / 2);
+  return padded.narrow(2, top, height).narrow(3, left, width);
+}
+
+/** x * factor, then (x - mean) / std per channel, as float32. */
+export function rescaleNormalize(pixels: Tensor, factor: number | null, mean: readonly number[] | null, std: readonly number[] | null): Tensor {
+  let x = factor === null ? pixels : pixels.mul(factor);
+  if (mean && std) {
+    x = x.sub(tensor(Float32Array.from(mean), { shape: [1, 3, 1, 1] })).div(tensor(Float32Array.from(std), { shape: [1, 3, 1, 1] }));
+  }
+  return x;
+}
