@@ -9,3 +9,5 @@ export * as optim from './optim/index.js';
 export * as models from './models/index.js';
 export * as train from './train/index.js';
 export * from './peft/index.js';
+export * as vision from './vision/index.js';
+export { AutoImageProcessor, ImageProcessor } from './vision/index.js';

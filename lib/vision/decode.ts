@@ -2,8 +2,8 @@
 // decoded with sharp (libvips, on libuv's thread pool, so the event loop and the training thread never decode);
 // the pixel count is read from the header and checked before anything is decoded.
 import { stat } from 'node:fs/promises';
-import sharp from 'sharp';
-import { ImageError } from '../errors.js';
+import type sharpType from 'sharp';
+import { ImageError, type ImageErrorReason } from '../errors.js';
 
 /** Decoded pixels, row-major and channels-last (H x W x C), 8 bits a channel. */
 export interface DecodedImage {
@@ -30,22 +30,76 @@ export function isDecodedImage(input: unknown): input is DecodedImage {
   return typeof input === 'object' && input !== null && !(input instanceof Uint8Array) && image.data instanceof Uint8Array;
 }
 
-function describe(input: string | Uint8Array): string {
-  return typeof input === 'string' ? `image ${input}` : `image bytes (${input.length} bytes)`;
+/** What decodeCore gives: pixels, or why not. */
+export type CoreResult = { data: Uint8Array; width: number; height: number } | { error: string; reason: ImageErrorReason };
+
+type SharpModule = typeof sharpType;
+type StatFn = (path: string) => Promise<{ isFile(): boolean }>;
+
+/**
+ * Header check, then decode to 8-bit RGB. Self-contained (it uses nothing from outside its arguments) because
+ * the prefetching loader also runs its source text in a worker thread.
+ */
+export async function decodeCore(sharpLib: SharpModule, statFile: StatFn, input: string | Uint8Array, maxPixels: number, headerOnly = false): Promise<CoreResult> {
+  const what = typeof input === 'string' ? `image ${input}` : `image bytes (${input.length} bytes)`;
+  const classify = (error: unknown): CoreResult => {
+    const message = String((error as Error)?.message ?? error).split('\n')[0];
+    if (/unsupported image format|not a known file format|no size in the header/i.test(message)) {
+      return { error: `${what}: not an image in a supported format (PNG, JPEG, WebP, GIF, TIFF, AVIF)`, reason: 'unsupported' };
+    }
+    if (/pixel limit/i.test(message)) return { error: `${what}: too many pixels (${message})`, reason: 'too-large' };
+    if (/premature end|truncated|read error|not enough data|unexpected end|short read/i.test(message)) {
+      return { error: `${what}: the file is truncated or damaged (${message})`, reason: 'truncated' };
+    }
+    return { error: `${what}: cannot be decoded (${message})`, reason: 'corrupt' };
+  };
+  if (typeof input === 'string') {
+    const info = await statFile(input).catch(() => null);
+    if (!info || !info.isFile()) return { error: `${what}: no such file`, reason: 'not-found' };
+  }
+  let width: number;
+  let height: number;
+  try {
+    const meta = await sharpLib(input, { limitInputPixels: false }).metadata();
+    if (!meta.width || !meta.height || !meta.format) throw new Error('unsupported image format: no size in the header');
+    [width, height] = [meta.width, meta.height];
+  } catch (error) {
+    return classify(error);
+  }
+  if (width * height > maxPixels) {
+    return {
+      error: `${what}: ${width} x ${height} = ${(width * height).toLocaleString('en-US')} pixels is over the limit of ` +
+        `${maxPixels.toLocaleString('en-US')} (maxPixels); refused before decoding`,
+      reason: 'too-large',
+    };
+  }
+  if (headerOnly) return { data: new Uint8Array(0), width, height };
+  try {
+    const { data, info } = await sharpLib(input, { failOn: 'truncated', limitInputPixels: maxPixels })
+      .autoOrient()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  } catch (error) {
+    return classify(error);
+  }
 }
 
-/** Maps a sharp/libvips failure to a typed error that says what is wrong with the image. */
-function classify(input: string | Uint8Array, error: unknown): ImageError {
-  const message = (error as Error).message ?? String(error);
-  const what = describe(input);
-  if (/unsupported image format|not a known file format/i.test(message)) {
-    return new ImageError(`${what}: not an image in a supported format (PNG, JPEG, WebP, GIF, TIFF, AVIF)`, 'unsupported');
-  }
-  if (/pixel limit/i.test(message)) return new ImageError(`${what}: too many pixels (${message})`, 'too-large');
-  if (/premature end|truncated|read error|not enough data|unexpected end|short read/i.test(message)) {
-    return new ImageError(`${what}: the file is truncated or damaged (${message.split('\n')[0]})`, 'truncated');
-  }
-  return new ImageError(`${what}: cannot be decoded (${message.split('\n')[0]})`, 'corrupt');
+let sharpModule: Promise<SharpModule> | null = null;
+
+/** sharp, loaded on first use (so importing node-peft does not load libvips). */
+export function loadSharp(): Promise<SharpModule> {
+  sharpModule ??= import('sharp').then(
+    (m) => m.default,
+    (error: Error) => {
+      sharpModule = null;
+      throw new ImageError(`image decoding needs the 'sharp' package, which failed to load: ${error.message.split('\n')[0]}`, 'unsupported');
+    },
+  );
+  return sharpModule;
 }
 
 function checkMaxPixels(maxPixels: number): number {
@@ -55,17 +109,11 @@ function checkMaxPixels(maxPixels: number): number {
 
 /** Width, height (as stored, before EXIF orientation) and format from the header only. */
 export async function readImageHeader(input: string | Uint8Array): Promise<{ width: number; height: number; format: string }> {
-  if (typeof input === 'string') {
-    const info = await stat(input).catch(() => null);
-    if (!info || !info.isFile()) throw new ImageError(`image ${input}: no such file`, 'not-found');
-  }
-  try {
-    const meta = await sharp(input, { limitInputPixels: false }).metadata();
-    if (!meta.width || !meta.height || !meta.format) throw new Error('unsupported image format: no size in the header');
-    return { width: meta.width, height: meta.height, format: meta.format };
-  } catch (error) {
-    throw classify(input, error);
-  }
+  const sharp = await loadSharp();
+  const result = await decodeCore(sharp, stat, input, Number.MAX_SAFE_INTEGER, true);
+  if ('error' in result) throw new ImageError(result.error, result.reason);
+  const meta = await sharp(input, { limitInputPixels: false }).metadata();
+  return { width: result.width, height: result.height, format: meta.format as string };
 }
 
 /** Pixels as 3-channel RGB: an alpha channel is dropped (not composited), gray is repeated, as PIL's convert('RGB'). */
@@ -100,24 +148,7 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw new ImageError(`image: expected a file path, a Buffer/Uint8Array or a decoded image {data, width, height, channels}, got ${typeof input}`, 'unsupported');
   }
-  const { width, height } = await readImageHeader(input);
-  if (width * height > maxPixels) {
-    throw new ImageError(
-      `${describe(input)}: ${width} x ${height} = ${(width * height).toLocaleString('en-US')} pixels is over the limit of ` +
-        `${maxPixels.toLocaleString('en-US')} (maxPixels); refused before decoding`,
-      'too-large',
-    );
-  }
-  try {
-    const { data, info } = await sharp(input, { failOn: 'truncated', limitInputPixels: maxPixels })
-      .autoOrient()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 3 };
-  } catch (error) {
-    throw classify(input, error);
-  }
+  const result = await decodeCore(await loadSharp(), stat, input, maxPixels);
+  if ('error' in result) throw new ImageError(result.error, result.reason);
+  return { ...result, channels: 3 };
 }

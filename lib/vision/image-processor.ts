@@ -4,12 +4,12 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageError } from '../errors.js';
 import { writeTextFileAtomic } from '../serialization/atomic-write.js';
-import { stack } from '../tensor/ops-shape.js';
+import { cat } from '../tensor/ops-shape.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { decodeImage, type DecodedImage, type DecodeOptions, type ImageInput } from './decode.js';
+import { decodeImage, toRgb, type DecodedImage, type DecodeOptions, type ImageInput } from './decode.js';
 import { resizeOutputSize, resolveProcessor, type ImageProcessorConfig, type ResolvedProcessor } from './processor-config.js';
-import { centerCrop, imageTensor, rescaleNormalize, resizePixels } from './transforms.js';
+import { centerCrop, imagesTensor, rescaleNormalize, resizePixels } from './transforms.js';
 
 export const PROCESSOR_CONFIG = 'preprocessor_config.json';
 
@@ -76,15 +76,25 @@ export class ImageProcessor {
     return { pixel_values: this.preprocessDecoded(decoded) };
   }
 
-  /** The pixel steps on already-decoded RGB images (synchronous): float32 [N, 3, H, W]. */
+  /** The pixel steps on already-decoded RGB images (synchronous): float32 [N, 3, H, W]. Same-sized images run as one batch. */
   preprocessDecoded(images: readonly DecodedImage[]): Tensor {
+    if (images.length === 0) throw new ImageError('preprocess: expected at least one image, got none', 'not-found');
     return scope(() => {
-      const rows = images.map((image) => this.#pixelSteps(imageTensor(image)));
+      const groups = new Map<string, number[]>();
+      images.forEach((image, i) => {
+        const key = `${image.width}x${image.height}x${image.channels}`;
+        groups.set(key, [...(groups.get(key) ?? []), i]);
+      });
+      const rows: Tensor[] = new Array(images.length);
+      for (const members of groups.values()) {
+        const processed = this.#pixelSteps(imagesTensor(members.map((i) => toRgb(images[i]))));
+        members.forEach((i, k) => (rows[i] = processed.narrow(0, k, 1)));
+      }
       const shapes = new Set(rows.map((r) => `${r.shape[2]}x${r.shape[3]}`));
       if (shapes.size > 1) {
         throw new ImageError(`preprocess: the images come out in different sizes (${[...shapes].join(', ')}); with '${this.#describeSize()}' and no crop, preprocess them one at a time`, 'unsupported');
       }
-      return rows.length === 1 ? rows[0].contiguous() : stack(rows.map((r) => r.squeeze(0)), 0);
+      return rows.length === 1 ? rows[0].contiguous() : cat(rows, 0);
     });
   }
 

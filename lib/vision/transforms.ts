@@ -8,16 +8,26 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { DecodedImage } from './decode.js';
 import type { Resample } from './processor-config.js';
 
-/** An RGB image as float32 [1, 3, H, W] with values 0..255. */
-export function imageTensor(image: DecodedImage): Tensor {
-  if (image.channels !== 3) throw new ImageError(`imageTensor: expected an RGB image (3 channels), got ${image.channels}`, 'unsupported');
-  return tensor(image.data, { shape: [1, image.height, image.width, 3] }).permute(0, 3, 1, 2).float();
+/** Same-sized RGB images as float32 [N, 3, H, W] with values 0..255. */
+export function imagesTensor(images: readonly DecodedImage[]): Tensor {
+  const { width, height } = images[0];
+  const plane = width * height * 3;
+  const bytes = new Uint8Array(plane * images.length);
+  images.forEach((image, i) => {
+    if (image.channels !== 3 || image.width !== width || image.height !== height) {
+      throw new ImageError(`imagesTensor: expected RGB images of ${width} x ${height}, got ${image.width} x ${image.height} x ${image.channels}`, 'unsupported');
+    }
+    bytes.set(image.data, i * plane);
+  });
+  return tensor(bytes, { shape: [images.length, height, width, 3] }).permute(0, 3, 1, 2).float();
 }
 
-/** PIL's NEAREST: output pixel i samples input floor((i + 0.5) * in / out). */
+/** PIL's NEAREST: output pixel i samples input int(0.5 * in/out + i * in/out), the sum accumulated in doubles as PIL does. */
 function nearestIndex(inSize: number, outSize: number): Tensor {
   const index = new BigInt64Array(outSize);
-  for (let i = 0; i < outSize; i++) index[i] = BigInt(Math.min(inSize - 1, Math.floor(((i + 0.5) * inSize) / outSize)));
+  const step = inSize / outSize;
+  let position = step * 0.5;
+  for (let i = 0; i < outSize; i++, position += step) index[i] = BigInt(Math.min(inSize - 1, Math.trunc(position)));
   return tensor(index);
 }
 

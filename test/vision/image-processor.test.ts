@@ -66,7 +66,7 @@ describe('image processors match transformers 5.17 (PIL backend)', () => {
     const processor = new ImageProcessor({ image_processor_type: 'ViTImageProcessor', size: { height: 2, width: 2 } });
     const grayAlpha = { data: Uint8Array.from([0, 9, 255, 9, 255, 9, 0, 9]), width: 2, height: 2, channels: 2 as const };
     const { pixel_values } = await processor.preprocess(grayAlpha);
-    expect(Array.from(pixel_values.toArray())).toEqual([-1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1]);
+    expect(Array.from(pixel_values.toArray() as Float32Array)).toEqual([-1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1]);
   });
 
   test('images of different output sizes (shortest_edge, no crop) are refused as one batch', async () => {
@@ -83,7 +83,8 @@ describe('sizes and config', () => {
 
   test('shortest_edge truncates the long side; longest_edge caps it', () => {
     expect(resizeOutputSize({ kind: 'shortest-edge', shortestEdge: 224, longestEdge: null }, 300, 200)).toEqual([336, 224]);
-    expect(resizeOutputSize({ kind: 'shortest-edge', shortestEdge: 30, longestEdge: 48 }, 200, 300)).toEqual([32, 48]);
+    expect(resizeOutputSize({ kind: 'shortest-edge', shortestEdge: 30, longestEdge: 48 }, 200, 300)).toEqual([30, 45]);
+    expect(resizeOutputSize({ kind: 'shortest-edge', shortestEdge: 30, longestEdge: 48 }, 160, 90)).toEqual([48, 27]);
   });
 
   test('an int size in an old config is a square for ViT and the shortest edge for CLIP', () => {
