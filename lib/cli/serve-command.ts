@@ -14,6 +14,8 @@ const USAGE = `usage: node-peft serve --model DIR [--adapter [NAME=]DIR ...] [--
   --host             default 127.0.0.1; anything else exposes the server (and POST /v1/adapters) to the network
   --batch-window-ms  how long a predict request waits to share a forward pass (0 = no batching)
   --adapter-root     POST /v1/adapters may only load folders inside DIR
+  --image-root       /v1/predict {"images": [...]} may name files inside DIR (base64 images work without it)
+  --processor        the image processor's folder (default: the model folder's preprocessor_config.json)
   Stops gracefully on SIGINT or SIGTERM.`;
 
 export interface ServeArgs {
@@ -25,6 +27,8 @@ export interface ServeArgs {
   maxBatchRows: number;
   maxBodyBytes: number;
   adapterRoot?: string;
+  imageRoot?: string;
+  processor?: string;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -37,11 +41,15 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     'max-batch-rows': { type: 'string' },
     'max-body-mb': { type: 'string' },
     'adapter-root': { type: 'string' },
+    'image-root': { type: 'string' },
+    processor: { type: 'string' },
   });
   const model = requireString('serve', values, 'model');
   requireFolder('serve', '--model', model, 'config.json');
   const adapterRoot = optionalString(values, 'adapter-root');
   if (adapterRoot !== undefined) requireFolder('serve', '--adapter-root', adapterRoot);
+  const imageRoot = optionalString(values, 'image-root');
+  if (imageRoot !== undefined) requireFolder('serve', '--image-root', imageRoot);
   return {
     model,
     adapters: parseAdapterSpecs('serve', stringList(values, 'adapter')),
@@ -51,6 +59,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     maxBatchRows: integerOption('serve', values, 'max-batch-rows', 64, 1),
     maxBodyBytes: integerOption('serve', values, 'max-body-mb', 16, 1) * 1024 * 1024,
     adapterRoot,
+    imageRoot,
+    processor: optionalString(values, 'processor'),
   };
 }
 
@@ -78,6 +88,8 @@ export async function runServe(args: ServeArgs, io: CommandIO): Promise<RunningS
     maxBatchRows: args.maxBatchRows,
     maxBodyBytes: args.maxBodyBytes,
     adapterRoot: args.adapterRoot,
+    imageRoot: args.imageRoot,
+    processor: args.processor,
     log: (line) => io.err(line),
     warn: (message) => io.err(`warning: ${message}`),
   });

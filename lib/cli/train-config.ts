@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { LoraConfigInit } from '../peft/index.js';
+import type { AugmentOptions } from '../train/augment.js';
 import { UsageError } from './args.js';
 
 export type SchedulerKind = 'constant' | 'linear' | 'cosine';
@@ -12,7 +13,9 @@ export interface TrainConfig {
   lora: LoraConfigInit;
   train_data: string;
   eval_data: string | null;
-  /** ViT only: resize the model to this image size (position embeddings interpolated) before adding LoRA. */
+  /** Image data only: seeded training augmentation (data.augment). */
+  augment: AugmentOptions | null;
+  /** ViT only: resize the model (position embeddings interpolated) and its image processor to this size before adding LoRA. */
   image_size: number | null;
   steps: number;
   batch_size: number;
@@ -66,6 +69,8 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
   const data = json.data;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) fail(path, 'data', 'an object { "train": FILE, "eval"?: FILE }', data);
   const dataJson = data as Json;
+  const augment = dataJson.augment ?? null;
+  if (augment !== null && (typeof augment !== 'object' || Array.isArray(augment))) fail(path, 'data.augment', 'an object { "random_resized_crop"?, "horizontal_flip"? }', augment);
   const scheduler = json.lr_scheduler ?? 'constant';
   if (scheduler !== 'constant' && scheduler !== 'linear' && scheduler !== 'cosine') fail(path, 'lr_scheduler', "'constant', 'linear' or 'cosine'", scheduler);
   const resume = json.resume ?? false;
@@ -76,6 +81,7 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
     lora: lora as LoraConfigInit,
     train_data: resolvePath(str('data.train', dataJson.train)),
     eval_data: dataJson.eval === undefined || dataJson.eval === null ? null : resolvePath(str('data.eval', dataJson.eval)),
+    augment: augment as AugmentOptions | null,
     image_size: int('image_size', null),
     steps: int('steps', null) ?? fail(path, 'steps', 'an integer >= 1', json.steps),
     batch_size: int('batch_size', 8) as number,

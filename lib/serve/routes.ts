@@ -5,6 +5,7 @@ import type { PredictBatcher } from './batcher.js';
 import { describeJson, readJsonBody, requireObject } from './body.js';
 import { parseGenerateRequest, runGenerate } from './generate.js';
 import { badRequest, HttpError } from './http-error.js';
+import { predictImagesReply, type ImageInputs } from './image-inputs.js';
 import { parseInputs, type InputSpec } from './inputs.js';
 import type { Metrics } from './metrics.js';
 import { checkAdapterName, type AdapterRegistry } from './registry.js';
@@ -14,6 +15,8 @@ export interface ServeContext {
   batcher: PredictBatcher;
   metrics: Metrics;
   inputSpecs: InputSpec[];
+  /** Decodes the `images` of /v1/predict; null when the model takes no images. */
+  images?: ImageInputs | null;
   maxBodyBytes: number;
   log: (line: string) => void;
 }
@@ -52,8 +55,13 @@ async function requireLoaded(registry: AdapterRegistry, adapter: string | null):
 
 async function predict(context: ServeContext, request: IncomingMessage): Promise<Reply> {
   const body = requireObject(await readJsonBody(request, context.maxBodyBytes), 'request body');
-  checkFields(body, ['adapter', 'inputs']);
+  checkFields(body, ['adapter', 'inputs', 'images', 'top_k']);
   const adapter = adapterField(body.adapter);
+  if (body.images !== undefined) {
+    await requireLoaded(context.registry, adapter);
+    const id2label = (context.registry.model.config as { id2label?: Record<string, string> }).id2label;
+    return ok(await predictImagesReply(context.images, body, (inputs) => context.batcher.submit({ adapter, inputs }), id2label));
+  }
   if (body.inputs === undefined) throw badRequest('inputs is required: {"input_ids": [[...]], ...} or {"pixel_values": [...]}');
   const inputs = parseInputs(body.inputs, context.inputSpecs);
   await requireLoaded(context.registry, adapter);

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { PredictBatcher } from './batcher.js';
 import { HttpError } from './http-error.js';
+import { imageInputsFor, type ImageInputs } from './image-inputs.js';
 import { inputSpecsFor } from './inputs.js';
 import { Metrics } from './metrics.js';
 import { AdapterRegistry, type RegistryOptions } from './registry.js';
@@ -22,6 +23,8 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Where the server writes what it does (default: nothing). */
   log?: (line: string) => void;
+  /** How /v1/predict decodes `images` (serve() makes it for image models). */
+  images?: ImageInputs | null;
 }
 
 export interface RunningServer {
@@ -76,7 +79,7 @@ export async function startServer(registry: AdapterRegistry, options: ServerOpti
   const metrics = new Metrics();
   const log = options.log ?? (() => undefined);
   const batcher = new PredictBatcher(registry, metrics, { windowMs: settings.batchWindowMs, maxBatchRows: settings.maxBatchRows });
-  const context: ServeContext = { registry, batcher, metrics, inputSpecs: inputSpecsFor(registry.model), maxBodyBytes: settings.maxBodyBytes, log };
+  const context: ServeContext = { registry, batcher, metrics, inputSpecs: inputSpecsFor(registry.model), images: options.images ?? null, maxBodyBytes: settings.maxBodyBytes, log };
   const http = createServer((request, response) => void handle(context, request, response));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -109,6 +112,10 @@ export interface ServeOptions extends ServerOptions, RegistryOptions {
   model: string;
   /** [name, adapter folder] pairs loaded before the server starts. */
   adapters?: readonly (readonly [string, string])[];
+  /** Image requests: paths must lie inside this folder (without it only base64 images are taken). */
+  imageRoot?: string;
+  /** The image processor's folder (default: the model folder's preprocessor_config.json, else ViT's defaults). */
+  processor?: string;
 }
 
 /** Loads the model and adapters, then serves them; close() also frees the model. */
@@ -116,7 +123,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const registry = await AdapterRegistry.open(options.model, { warn: options.warn, adapterRoot: options.adapterRoot });
   try {
     for (const [name, path] of options.adapters ?? []) await registry.load(name, path);
-    const running = await startServer(registry, options);
+    const images = await imageInputsFor(registry.model, options.model, options);
+    const running = await startServer(registry, { ...options, images });
     return {
       ...running,
       async close() {
