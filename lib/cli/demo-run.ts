@@ -167,8 +167,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   //    image processor's size with them (the images are upsampled from the PNGs, bilinear as PIL does).
   const side = options.newSide;
   const resized = await fromPretrained<ViTForImageClassification>(paths.base8);
-  resized.resizeImageSize(side);
-  processor.setImageSize(side);
+  resized.resizeImageSize(side, { processor });
   await resized.savePretrained(paths.base16);
   await processor.savePretrained(paths.base16);
   const testAll = loader(testSet, testSet.examples.length, null);

@@ -114,6 +114,18 @@ describe('sizes and config', () => {
     expect(vit.config.size).toEqual({ height: 48, width: 48 });
   });
 
+  test("a ViT's resizeImageSize(side, { processor }) resizes the processor with the position embeddings", async () => {
+    const { ViTForImageClassification } = await import('../../lib/models/index.js');
+    const model = new ViTForImageClassification({ hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, image_size: 32, patch_size: 8, num_labels: 2 });
+    const processor = await AutoImageProcessor.fromPretrained(join(ROOT, 'processors', 'vit'));
+    model.resizeImageSize(48, { processor });
+    expect(model.config.image_size).toBe(48);
+    expect(processor.outputSize).toEqual([48, 48]);
+    const { pixel_values } = await processor.preprocess(join(INPUTS, 'photo-257x193.jpg'));
+    expect(torch.noGrad(() => model.forward({ pixel_values }).logits.shape)).toEqual([1, 2]);
+    model.dispose();
+  });
+
   test('a folder without preprocessor_config.json, or broken JSON, is a clear error', async () => {
     await expect(AutoImageProcessor.fromPretrained(INPUTS)).rejects.toThrow(/no preprocessor_config.json/);
     await expect(AutoImageProcessor.fromPretrained(join(scratch, 'missing'))).rejects.toThrow(/no such folder/);
