@@ -36,8 +36,12 @@ export function resizePixels(pixels: Tensor, height: number, width: number, resa
   const [, , inHeight, inWidth] = pixels.shape;
   if (inHeight === height && inWidth === width) return pixels.clone();
   if (resample === 'nearest') return pixels.indexSelect(2, nearestIndex(inHeight, height)).indexSelect(3, nearestIndex(inWidth, width));
-  // PIL's bilinear and bicubic (a = -0.5) widen the filter when shrinking; LibTorch's antialiased kernels are the same filters.
-  return interpolate(pixels, { size: [height, width], mode: resample, antialias: true }).round().clamp(0, 255);
+  // PIL's bilinear and bicubic (a = -0.5) widen the filter when shrinking; LibTorch's antialiased kernels are the same
+  // filters. PIL resizes horizontally, rounds and clips to 8 bits, then vertically: bicubic overshoots, so the clip
+  // between the passes matters.
+  const pass = (x: Tensor, size: [number, number]): Tensor => interpolate(x, { size, mode: resample, antialias: true }).round().clamp(0, 255);
+  const horizontal = inWidth === width ? pixels : pass(pixels, [inHeight, width]);
+  return inHeight === height ? horizontal : pass(horizontal, [height, width]);
 }
 
 /** transformers' center_crop: top = (h - crop_h) // 2; an image smaller than the crop is padded with zeros around it. */
