@@ -19,7 +19,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { DIGIT_CLASSES, DIGIT_SIDE, digitsSplit, writeDigitPngs } from '../train/digits.js';
 import { evaluate, type EvaluateResult } from '../train/evaluate.js';
 import { indexImageFolder, type ImageDataset } from '../train/image-data.js';
-import { ImageDataLoader } from '../train/image-loader.js';
+import { DecodedImageCache, ImageDataLoader } from '../train/image-loader.js';
 import { readMetrics } from '../train/metrics.js';
 import { chartsFromMetrics, writePlots } from '../train/plots.js';
 import type { ProgressStream } from '../train/progress.js';
@@ -139,8 +139,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   log(`data: ${trainSet.examples.length} training and ${testSet.examples.length} test PNGs of ${DIGIT_SIDE}x${DIGIT_SIDE} from ${paths.images}`);
   const processor = new ImageProcessor({ image_processor_type: 'ViTImageProcessor', size: { height: DIGIT_SIDE, width: DIGIT_SIDE }, resample: 2, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] });
   const loaders: ImageDataLoader[] = [];
+  const cache = new DecodedImageCache();
   const loader = (data: ImageDataset, batchSize: number, seed: number | null): ImageDataLoader => {
-    const made = new ImageDataLoader(data.examples, processor, seed === null ? { batchSize, shuffle: false } : { batchSize, seed });
+    const made = new ImageDataLoader(data.examples, processor, seed === null ? { batchSize, shuffle: false, cache } : { batchSize, seed, cache });
     loaders.push(made);
     return made;
   };

@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ViTForImageClassification, type PreTrainedModel } from '../models/index.js';
-import { ImageDataLoader } from '../train/image-loader.js';
+import { DecodedImageCache, ImageDataLoader } from '../train/image-loader.js';
 import { loadImageDataset, type ImageDataset, type LabelMaps } from '../train/image-data.js';
 import type { ProgressStream } from '../train/progress.js';
 import { ImageProcessor, PROCESSOR_CONFIG } from '../vision/index.js';
@@ -80,12 +80,13 @@ export async function prepareImageTraining(config: TrainConfig, model: PreTraine
   applyLabels(vit, trainData);
   const labels = { id2label: trainData.id2label, label2id: trainData.label2id };
   const evalData = config.eval_data ? await loadImageDataset(config.eval_data, { labels }) : null;
+  const cache = new DecodedImageCache();
   log(`images: ${trainData.examples.length} for training${evalData ? `, ${evalData.examples.length} for evaluation` : ''}, ${Object.keys(labels.id2label).length} classes${trainData.labelsCreated ? ' (labels from the data)' : ''}`);
   return {
     processor,
     labels,
     labelsCreated: trainData.labelsCreated,
-    train: new ImageDataLoader(trainData.examples, processor, { batchSize: config.batch_size, seed: config.seed, augment: config.augment }),
-    eval: evalData ? new ImageDataLoader(evalData.examples, processor, { batchSize: config.batch_size, shuffle: false }) : null,
+    train: new ImageDataLoader(trainData.examples, processor, { batchSize: config.batch_size, seed: config.seed, augment: config.augment, cache }),
+    eval: evalData ? new ImageDataLoader(evalData.examples, processor, { batchSize: config.batch_size, shuffle: false, cache }) : null,
   };
 }

@@ -55,7 +55,7 @@ export class DecodeWorker {
     this.#port = port1;
     this.#worker = new Worker(workerSource(), {
       eval: true,
-      workerData: { port: port2, signal: this.#signal.buffer, maxPixels: options.maxPixels, concurrency: options.concurrency ?? 2, requireFrom: import.meta.url },
+      workerData: { port: port2, signal: this.#signal.buffer, maxPixels: options.maxPixels, concurrency: options.concurrency ?? 8, requireFrom: import.meta.url },
       transferList: [port2],
     });
     this.#worker.unref();

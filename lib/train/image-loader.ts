@@ -16,6 +16,29 @@ import { DecodeWorker } from './decode-worker.js';
 import type { ImageExample } from './image-data.js';
 import { epochSeed, seededPermutation } from './random.js';
 
+/** Decoded images by file path, up to a byte budget; loaders over the same files can share one. */
+export class DecodedImageCache {
+  readonly #images = new Map<string, DecodedImage>();
+  #bytes = 0;
+
+  /** maxBytes: default 1 GiB; beyond it images are decoded again when needed. */
+  constructor(readonly maxBytes = 2 ** 30) {}
+
+  get(path: string): DecodedImage | undefined {
+    return this.#images.get(path);
+  }
+
+  has(path: string): boolean {
+    return this.#images.has(path);
+  }
+
+  add(path: string, image: DecodedImage): void {
+    if (this.#images.has(path) || this.#bytes + image.data.length > this.maxBytes) return;
+    this.#images.set(path, image);
+    this.#bytes += image.data.length;
+  }
+}
+
 export interface ImageLoaderOptions {
   batchSize: number;
   shuffle?: boolean;
@@ -25,8 +48,8 @@ export interface ImageLoaderOptions {
   augment?: AugmentOptions | null;
   /** Batches decoded ahead of the loop (default 4). */
   prefetchBatches?: number;
-  /** Decoded images kept in memory, in bytes (default 1 GiB); beyond it files are decoded again each epoch. */
-  cacheBytes?: number;
+  /** Decoded images kept in memory (default: a cache of its own, 1 GiB); beyond it files are decoded again each epoch. */
+  cache?: DecodedImageCache;
   maxPixels?: number;
 }
 
@@ -40,10 +63,8 @@ export class ImageDataLoader {
   readonly #processor: ImageProcessor;
   readonly #augment: ((pixels: Tensor, seed: number) => Tensor) | null;
   readonly #prefetch: number;
-  readonly #cacheBytes: number;
   readonly #maxPixels: number;
-  readonly #cache = new Map<number, DecodedImage>();
-  #cachedBytes = 0;
+  readonly #cache: DecodedImageCache;
   #worker: DecodeWorker | null = null;
   #nextId = 0;
   #epoch = 0;
@@ -67,7 +88,7 @@ export class ImageDataLoader {
     if (this.dropLast && this.size < this.batchSize) throw new TorchError(`ImageDataLoader: dropLast with batchSize ${this.batchSize} leaves no batch from ${this.size} images`);
     this.#augment = options.augment ? makeAugment(options.augment, processor) : null;
     this.#prefetch = Math.max(1, options.prefetchBatches ?? 4);
-    this.#cacheBytes = options.cacheBytes ?? 2 ** 30;
+    this.#cache = options.cache ?? new DecodedImageCache();
     this.#maxPixels = options.maxPixels ?? MAX_IMAGE_PIXELS;
   }
 
@@ -118,7 +139,7 @@ export class ImageDataLoader {
   }
 
   #request(example: number): void {
-    const id = this.#cache.has(example) ? -1 : this.#nextId++;
+    const id = this.#cache.has(this.#examples[example].path) ? -1 : this.#nextId++;
     if (id >= 0) this.#workerOf().request(id, this.#examples[example].path);
     this.#pending.push({ example, id });
   }
@@ -126,13 +147,11 @@ export class ImageDataLoader {
   #takeImage(expected: number): DecodedImage {
     const next = this.#pending.shift();
     if (!next || next.example !== expected) throw new TorchError('ImageDataLoader: internal order mismatch between the plan and the batches');
-    const cached = this.#cache.get(next.example);
+    const path = this.#examples[next.example].path;
+    const cached = this.#cache.get(path);
     if (next.id < 0 && cached) return cached;
     const image = this.#workerOf().take(next.id);
-    if (this.#cachedBytes + image.data.length <= this.#cacheBytes) {
-      this.#cache.set(next.example, image);
-      this.#cachedBytes += image.data.length;
-    }
+    this.#cache.add(path, image);
     return image;
   }
 

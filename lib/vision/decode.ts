@@ -57,24 +57,23 @@ export async function decodeCore(sharpLib: SharpModule, statFile: StatFn, input:
     const info = await statFile(input).catch(() => null);
     if (!info || !info.isFile()) return { error: `${what}: no such file`, reason: 'not-found' };
   }
-  let width: number;
-  let height: number;
+  const overLimit = (width: number, height: number): CoreResult => ({
+    error: `${what}: ${width} x ${height} = ${(width * height).toLocaleString('en-US')} pixels is over the limit of ` +
+      `${maxPixels.toLocaleString('en-US')} (maxPixels); refused before decoding`,
+    reason: 'too-large',
+  });
+  const header = async (): Promise<CoreResult> => {
+    try {
+      const meta = await sharpLib(input, { limitInputPixels: false }).metadata();
+      if (!meta.width || !meta.height || !meta.format) throw new Error('unsupported image format: no size in the header');
+      return meta.width * meta.height > maxPixels ? overLimit(meta.width, meta.height) : { data: new Uint8Array(0), width: meta.width, height: meta.height };
+    } catch (error) {
+      return classify(error);
+    }
+  };
+  if (headerOnly) return header();
   try {
-    const meta = await sharpLib(input, { limitInputPixels: false }).metadata();
-    if (!meta.width || !meta.height || !meta.format) throw new Error('unsupported image format: no size in the header');
-    [width, height] = [meta.width, meta.height];
-  } catch (error) {
-    return classify(error);
-  }
-  if (width * height > maxPixels) {
-    return {
-      error: `${what}: ${width} x ${height} = ${(width * height).toLocaleString('en-US')} pixels is over the limit of ` +
-        `${maxPixels.toLocaleString('en-US')} (maxPixels); refused before decoding`,
-      reason: 'too-large',
-    };
-  }
-  if (headerOnly) return { data: new Uint8Array(0), width, height };
-  try {
+    // libvips reads the header and checks limitInputPixels before it decodes any pixel data
     const { data, info } = await sharpLib(input, { failOn: 'truncated', limitInputPixels: maxPixels })
       .autoOrient()
       .removeAlpha()
@@ -84,7 +83,10 @@ export async function decodeCore(sharpLib: SharpModule, statFile: StatFn, input:
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   } catch (error) {
-    return classify(error);
+    const result = classify(error);
+    if (!('reason' in result) || result.reason !== 'too-large') return result;
+    const withSize = await header();
+    return 'error' in withSize ? withSize : result;
   }
 }
 
