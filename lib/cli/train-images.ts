@@ -79,6 +79,7 @@ export async function prepareImageTraining(config: TrainConfig, model: PreTraine
   const trainData = await loadImageDataset(config.train_data, { labels: existing, progress });
   applyLabels(vit, trainData);
   const labels = { id2label: trainData.id2label, label2id: trainData.label2id };
+  if (config.eval_data && !(await isImageData(config.eval_data))) throw new UsageError(`train: data.train is images, so data.eval must be too (an image folder or a JSONL of {"image", "label"}), got ${config.eval_data}`);
   const evalData = config.eval_data ? await loadImageDataset(config.eval_data, { labels }) : null;
   const cache = new DecodedImageCache();
   log(`images: ${trainData.examples.length} for training${evalData ? `, ${evalData.examples.length} for evaluation` : ''}, ${Object.keys(labels.id2label).length} classes${trainData.labelsCreated ? ' (labels from the data)' : ''}`);
