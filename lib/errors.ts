@@ -55,3 +55,14 @@ export class DatasetError extends Error {
     super(file === undefined ? message : `${file}${line === undefined ? '' : `:${line}`}: ${message}`);
   }
 }
+
+/** Why an image could not be read: see ImageError.reason. */
+export type ImageErrorReason = 'not-found' | 'unsupported' | 'corrupt' | 'truncated' | 'too-large' | 'outside-root';
+
+/** An image that cannot be used: missing, not an image, damaged, too many pixels, or outside the allowed folder. */
+export class ImageError extends Error {
+  override name = 'ImageError';
+  constructor(message: string, readonly reason: ImageErrorReason) {
+    super(message);
+  }
+}

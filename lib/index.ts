@@ -11,3 +11,5 @@ export * as train from './train/index.js';
 export * from './peft/index.js';
 export * from './text/index.js';
 export * as hub from './hub/index.js';
+export * as vision from './vision/index.js';
+export { AutoImageProcessor, ImageProcessor } from './vision/index.js';

@@ -40,7 +40,7 @@ void RegisterNNOps(Napi::Env env, Napi::Object exports) {
   Def(env, exports, "mseLoss", [](Args& a) {
     return at::mse_loss(a.Tensor(0), a.Tensor(1), Reduction(a.Has(2) ? a.String(2) : "mean"));
   });
-  // interpolate(x, size, mode, alignCorners, scaleFactors?) for 4-D input.
+  // interpolate(x, size, mode, alignCorners, scaleFactors?, antialias?) for 4-D input.
   Def(env, exports, "interpolate", [](Args& a) {
     const at::Tensor& x = a.Tensor(0);
     std::vector<int64_t> size = a.Ints(1);
@@ -54,6 +54,10 @@ void RegisterNNOps(Napi::Env env, Napi::Object exports) {
       sw = scales[1];
     }
     if (x.dim() != 4) throw std::invalid_argument("interpolate: expected a 4-D input [N, C, H, W]");
+    const bool antialias = a.Has(5) && a.Bool(5);
+    if (antialias && mode == "bilinear") return at::_upsample_bilinear2d_aa(x, size, align, sh, sw);
+    if (antialias && mode == "bicubic") return at::_upsample_bicubic2d_aa(x, size, align, sh, sw);
+    if (antialias) throw std::invalid_argument("interpolate: antialias applies to 'bilinear' and 'bicubic' only, got '" + mode + "'");
     if (mode == "bilinear") return at::upsample_bilinear2d(x, size, align, sh, sw);
     if (mode == "bicubic") return at::upsample_bicubic2d(x, size, align, sh, sw);
     if (mode == "nearest") return at::upsample_nearest2d(x, size, sh, sw);

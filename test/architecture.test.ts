@@ -45,6 +45,11 @@ describe('layering rules of DESIGN.md', () => {
     expect(offenders.map((f) => f.path)).toEqual([]);
   });
 
+  it('vision/ imports tensor/ but never nn/, models/, peft/ or train/', () => {
+    const offenders = files.filter((f) => area(f.path) === 'vision' && f.imports.some((i) => ['nn', 'models', 'peft', 'train'].includes(area(i))));
+    expect(offenders.map((f) => f.path)).toEqual([]);
+  });
+
   it('nothing in lib/ imports cli/ or serve/ except themselves', () => {
     const offenders = files.filter(
       (f) => !['cli', 'serve'].includes(area(f.path)) && f.imports.some((i) => ['cli', 'serve'].includes(area(i))),

@@ -40,15 +40,21 @@ const EXPECTED: [string, Kind][] = [
   ['LoraConfig', 'class'],
   ['PeftModel', 'class'],
   ...['getPeftModel', 'getPeftModelStateDict', 'setPeftModelStateDict', 'checkTargetModuleExists'].map((n): [string, Kind] => [n, 'function']),
-  ...['TorchError', 'PeftError', 'NoMatchingTargetError', 'StateDictError', 'SafetensorsError'].map((n): [string, Kind] => [n, 'class']),
+  ...['TorchError', 'PeftError', 'NoMatchingTargetError', 'StateDictError', 'SafetensorsError', 'ImageError'].map((n): [string, Kind] => [n, 'class']),
   ...['TokenizerError', 'ChatTemplateError', 'HubError', 'DatasetError', 'PreTrainedTokenizer'].map((n): [string, Kind] => [n, 'class']),
   ['AutoTokenizer.fromPretrained', 'function'],
+  ['AutoImageProcessor.fromPretrained', 'function'],
+  ['ImageProcessor', 'class'],
+  ['vision.decodeImage', 'function'],
+  ['train.ImageDataLoader', 'class'],
+  ['train.loadImageDataset', 'function'],
 ];
 
 const METHODS: [string, string[]][] = [
   ['Tensor', ['toArray', 'item', 'itemBool', 'dispose', 'truncNormal_']],
   ['nn.Module', ['namedModules', 'namedParameters', 'stateDict', 'loadStateDict', 'train', 'eval', 'to']],
   ['PreTrainedTokenizer', ['encode', 'decode', 'batchEncode', 'applyChatTemplate', 'convertIdsToTokens']],
+  ['ImageProcessor', ['preprocess', 'savePretrained', 'setImageSize']],
   ['PeftModel', [
     'savePretrained', 'loadAdapter', 'addAdapter', 'setAdapter', 'deleteAdapter', 'disableAdapter', 'mergeAdapter', 'unmergeAdapter',
     'mergeAndUnload', 'unload', 'addWeightedAdapter', 'printTrainableParameters', 'getNbTrainableParameters',

@@ -3,9 +3,10 @@ import { integerOption, optionalString, parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 
 const USAGE = `usage: node-peft demo [--out DIR] [--pretrain-steps N] [--finetune-steps N] [--batch-size N] [--size N] [--seed N] [--no-progress]
-  Trains a small ViT on the UCI handwritten digits at 8x8, raises the image size to --size (default 16),
-  fine-tunes it with LoRA (+ classifier and position embeddings), saves the adapter, and checks that a
-  separate process loading base + adapter gives exactly the trainer's logits. Output in --out (default out/demo).`;
+  Writes the UCI handwritten digits as 8x8 PNG files (once), trains a small ViT on them through a ViT image
+  processor, raises the image size of model and processor to --size (default 16), fine-tunes it with LoRA
+  (+ classifier and position embeddings), saves the adapter, and checks that a separate process running
+  'predict --images' on the test PNGs gives exactly the trainer's logits. Output in --out (default out/demo).`;
 
 export const demoCommand: Command = {
   name: 'demo',

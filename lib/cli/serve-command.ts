@@ -5,6 +5,7 @@ import type { Command, CommandIO } from './command.js';
 import { parseAdapterSpecs, requireFolder } from './load-model.js';
 
 const USAGE = `usage: node-peft serve --model DIR [--adapter [NAME=]DIR ...] [--adapter-root DIR] [--max-loaded-adapters N]
+                      [--image-root DIR] [--processor DIR]
                       [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--served-model-name NAME]
                       [--max-num-seqs 32] [--max-prefill-tokens 256] [--kv-cache-tokens N]
                       [--max-queued-requests 256] [--request-timeout-s 600]
@@ -26,6 +27,8 @@ const USAGE = `usage: node-peft serve --model DIR [--adapter [NAME=]DIR ...] [--
   --port                 default 8080 (0 = any free port)
   --host                 default 127.0.0.1; anything else exposes the server (warns without an API key)
   --batch-window-ms      how long a predict request waits to share a forward pass (0 = no batching)
+  --image-root           /v1/predict {"images": [...]} may name files inside DIR (base64 images work without it)
+  --processor            the image processor's folder (default: the model folder's preprocessor_config.json)
   Stops gracefully on SIGINT or SIGTERM.`;
 
 export interface ServeArgs {
@@ -37,6 +40,8 @@ export interface ServeArgs {
   maxBatchRows: number;
   maxBodyBytes: number;
   adapterRoot?: string;
+  imageRoot?: string;
+  processor?: string;
   maxLoadedAdapters?: number;
   apiKey?: string;
   servedModelName?: string;
@@ -57,6 +62,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     'max-batch-rows': { type: 'string' },
     'max-body-mb': { type: 'string' },
     'adapter-root': { type: 'string' },
+    'image-root': { type: 'string' },
+    processor: { type: 'string' },
     'max-loaded-adapters': { type: 'string' },
     'api-key': { type: 'string' },
     'served-model-name': { type: 'string' },
@@ -70,6 +77,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   requireFolder('serve', '--model', model, 'config.json');
   const adapterRoot = optionalString(values, 'adapter-root');
   if (adapterRoot !== undefined) requireFolder('serve', '--adapter-root', adapterRoot);
+  const imageRoot = optionalString(values, 'image-root');
+  if (imageRoot !== undefined) requireFolder('serve', '--image-root', imageRoot);
   const optionalInteger = (name: string): number | undefined => (values[name] === undefined ? undefined : integerOption('serve', values, name, 1, 1));
   return {
     model,
@@ -80,6 +89,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     maxBatchRows: integerOption('serve', values, 'max-batch-rows', 64, 1),
     maxBodyBytes: integerOption('serve', values, 'max-body-mb', 16, 1) * 1024 * 1024,
     adapterRoot,
+    imageRoot,
+    processor: optionalString(values, 'processor'),
     maxLoadedAdapters: optionalInteger('max-loaded-adapters'),
     apiKey: optionalString(values, 'api-key'),
     servedModelName: optionalString(values, 'served-model-name'),
@@ -116,6 +127,8 @@ export async function runServe(args: ServeArgs, io: CommandIO): Promise<RunningS
     maxBatchRows: args.maxBatchRows,
     maxBodyBytes: args.maxBodyBytes,
     adapterRoot: args.adapterRoot,
+    imageRoot: args.imageRoot,
+    processor: args.processor,
     maxLoadedAdapters: args.maxLoadedAdapters,
     apiKeys: apiKey ? [apiKey] : [],
     servedModelName: args.servedModelName,

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { LoraConfigInit } from '../peft/index.js';
+import type { AugmentOptions } from '../train/augment.js';
 import { UsageError } from './args.js';
 
 export type SchedulerKind = 'constant' | 'linear' | 'cosine';
@@ -28,7 +29,9 @@ export interface TrainConfig {
   eval_data: string | null;
   /** Tokenization of .jsonl data files. */
   text: TextDataConfig;
-  /** ViT only: resize the model to this image size (position embeddings interpolated) before adding LoRA. */
+  /** Image data only: seeded training augmentation (data.augment). */
+  augment: AugmentOptions | null;
+  /** ViT only: resize the model (position embeddings interpolated) and its image processor to this size before adding LoRA. */
   image_size: number | null;
   steps: number;
   batch_size: number;
@@ -47,7 +50,7 @@ export interface TrainConfig {
   overwrite_output_dir: boolean;
 }
 
-const DATA_KNOWN = new Set(['train', 'eval', 'tokenizer', 'max_length', 'packing', 'completion_only_loss', 'assistant_only_loss']);
+const DATA_KNOWN = new Set(['train', 'eval', 'augment', 'tokenizer', 'max_length', 'packing', 'completion_only_loss', 'assistant_only_loss']);
 const KNOWN = new Set(['model', 'output_dir', 'lora', 'data', 'image_size', 'steps', 'batch_size', 'gradient_accumulation_steps', 'learning_rate',
   'weight_decay', 'lr_scheduler', 'warmup_steps', 'max_grad_norm', 'eval_every', 'checkpoint_every', 'log_every', 'seed', 'resume',
   'overwrite_output_dir']);
@@ -98,6 +101,8 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
   if (maxLength !== null && !(typeof maxLength === 'number' && Number.isInteger(maxLength) && maxLength >= 2)) fail(path, 'data.max_length', 'an integer >= 2 or null', maxLength);
   const packing = flag('packing', false);
   if (packing && maxLength === null) fail(path, 'data.max_length', 'an integer when packing', maxLength);
+  const augment = dataJson.augment ?? null;
+  if (augment !== null && (typeof augment !== 'object' || Array.isArray(augment))) fail(path, 'data.augment', 'an object { "random_resized_crop"?, "horizontal_flip"? }', augment);
   const scheduler = json.lr_scheduler ?? 'constant';
   if (scheduler !== 'constant' && scheduler !== 'linear' && scheduler !== 'cosine') fail(path, 'lr_scheduler', "'constant', 'linear' or 'cosine'", scheduler);
   const resume = json.resume ?? false;
@@ -117,6 +122,7 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
       completion_only_loss: flag('completion_only_loss', true),
       assistant_only_loss: flag('assistant_only_loss', true),
     },
+    augment: augment as AugmentOptions | null,
     image_size: int('image_size', null),
     steps: int('steps', null) ?? fail(path, 'steps', 'an integer >= 1', json.steps),
     batch_size: int('batch_size', 8) as number,

@@ -208,9 +208,10 @@ export class ViTForImageClassification extends PreTrainedModel<ViTConfig> {
 
   /**
    * Makes the model take imageSize × imageSize images: the position embeddings are resampled to the new patch grid
-   * (a new parameter replaces the old one, which is freed) and config.image_size is updated.
+   * (a new parameter replaces the old one, which is freed) and config.image_size is updated; an image processor
+   * passed along gets the same size (ImageProcessor.setImageSize), so both can be saved together.
    */
-  resizeImageSize(imageSize: number): void {
+  resizeImageSize(imageSize: number, options: { processor?: { setImageSize(side: number): void } } = {}): void {
     if (!Number.isInteger(imageSize) || imageSize < this.config.patch_size) {
       throw new TorchError(`resizeImageSize: imageSize must be an integer >= patch_size (${this.config.patch_size}), got ${imageSize}`);
     }
@@ -221,5 +222,6 @@ export class ViTForImageClassification extends PreTrainedModel<ViTConfig> {
     resized.dispose();
     old.dispose();
     this.config.image_size = imageSize;
+    options.processor?.setImageSize(imageSize);
   }
 }

@@ -32,6 +32,10 @@ export interface ModelInfo {
   eosTokenIds: number[];
   /** What /v1/predict's inputs may hold. */
   inputSpecs: InputSpec[];
+  /** config.json's id2label (classifiers), for /v1/predict's label names. */
+  id2label: Record<string, string> | null;
+  /** config.json's image_size (image models), the processor's size when the model folder has none. */
+  imageSize: number | null;
 }
 
 /** The engine's view after a step, for metrics. */

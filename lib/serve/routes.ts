@@ -1,11 +1,13 @@
 // The HTTP API of node-peft serve (DESIGN.md): each route checks its request and answers a value (JSON or
 // text), or writes the response itself (server-sent events) and answers null.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NestedNumbers } from '../tensor/tensor.js';
 import { describeJson, readJsonBody, requireObject } from './body.js';
 import { parseGenerateRequest } from './generate.js';
 import type { GenerationService } from './generation-service.js';
 import { badRequest, HttpError } from './http-error.js';
-import { parseInputs } from './inputs.js';
+import { predictImagesReply, type ImageInputs } from './image-inputs.js';
+import { parseInputs, type ParsedInputs } from './inputs.js';
 import { OPENAI_ROUTES } from './openai-routes.js';
 import type { ServerMetrics } from './prom-metrics.js';
 import type { ModelInfo } from './protocol.js';
@@ -25,6 +27,8 @@ export interface ServeContext {
   stopTokenIds: number[];
   /** Unix seconds the server started (the models' `created`). */
   created: number;
+  /** Decodes the `images` of /v1/predict; null when the model takes no images. */
+  images: ImageInputs | null;
   maxBodyBytes: number;
   log: (line: string) => void;
 }
@@ -68,8 +72,12 @@ function checkFields(body: Record<string, unknown>, allowed: readonly string[]):
 
 async function predict(context: ServeContext, request: IncomingMessage): Promise<Reply> {
   const body = requireObject(await readJsonBody(request, context.maxBodyBytes), 'request body');
-  checkFields(body, ['adapter', 'inputs']);
+  checkFields(body, ['adapter', 'inputs', 'images', 'top_k']);
   const adapter = body.adapter === undefined || body.adapter === null ? null : checkAdapterName(body.adapter);
+  if (body.images !== undefined) {
+    const submit = (inputs: ParsedInputs) => context.worker.call('predict', adapter, inputs) as Promise<NestedNumbers[]>;
+    return ok(await predictImagesReply(context.images, body, submit, context.info.id2label ?? undefined));
+  }
   if (body.inputs === undefined) throw badRequest('inputs is required: {"input_ids": [[...]], ...} or {"pixel_values": [...]}');
   const inputs = parseInputs(body.inputs, context.info.inputSpecs);
   return ok({ logits: await context.worker.call('predict', adapter, inputs) });

@@ -7,6 +7,7 @@ import { basename, resolve } from 'node:path';
 import { ApiKeys, exposureWarning } from './auth.js';
 import { GenerationService } from './generation-service.js';
 import { HttpError } from './http-error.js';
+import { imageInputsFor } from './image-inputs.js';
 import { openAIError } from './openai-routes.js';
 import { ServerMetrics } from './prom-metrics.js';
 import { findRoute, type ServeContext } from './routes.js';
@@ -26,6 +27,10 @@ export interface ServeOptions {
   servedModelName?: string;
   /** Adapters named in requests are loaded on demand from <adapterRoot>/<name>; paths must lie inside it. */
   adapterRoot?: string;
+  /** Image requests (/v1/predict {"images"}): paths must lie inside this folder (without it only base64 images). */
+  imageRoot?: string;
+  /** The image processor's folder (default: the model folder's preprocessor_config.json, else ViT's defaults). */
+  processor?: string;
   /** Adapters kept in memory at most; the least recently used idle one is evicted (default: no limit). */
   maxLoadedAdapters?: number;
   /** API keys (default: NODE_PEFT_API_KEY when set); every route but /health and /metrics then needs one. */
@@ -146,8 +151,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   try {
     const codec = await loadTextCodec(options.model);
     const service = new GenerationService(worker, metrics, codec === null ? null : (ids) => codec.decode(ids), { maxQueuedRequests: settings.maxQueuedRequests, requestTimeoutMs: settings.requestTimeoutMs });
+    const images = await imageInputsFor(worker.info, options.model, { imageRoot: options.imageRoot, processor: options.processor });
     const context: ServeContext = {
-      worker, service, metrics, info: worker.info, codec, modelName: options.servedModelName ?? basename(resolve(options.model)),
+      worker, service, metrics, info: worker.info, codec, images, modelName: options.servedModelName ?? basename(resolve(options.model)),
       stopTokenIds: [...new Set([...worker.info.eosTokenIds, ...(codec?.eosTokenIds ?? [])])],
       created: Math.floor(Date.now() / 1000), maxBodyBytes: settings.maxBodyBytes, log,
     };

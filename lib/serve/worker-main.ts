@@ -197,5 +197,7 @@ const info: ModelInfo = {
   maxPositions: causal ? shape.maxPositions : 0, vocabSize: config.vocab_size ?? 0,
   eosTokenIds: config.eos_token_id === undefined || config.eos_token_id === null ? [] : [config.eos_token_id].flat(),
   inputSpecs: inputSpecsFor(registry.model),
+  id2label: (config as { id2label?: Record<string, string> }).id2label ?? null,
+  imageSize: (config as { image_size?: number }).image_size ?? null,
 };
 post({ op: 'ready', info });

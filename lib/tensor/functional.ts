@@ -86,6 +86,8 @@ export interface InterpolateOptions {
   scaleFactor?: number | [number, number];
   mode?: 'bilinear' | 'bicubic' | 'nearest';
   alignCorners?: boolean;
+  /** Low-pass filter when shrinking (bilinear and bicubic), as PIL's resize does; default false. */
+  antialias?: boolean;
 }
 
 /** Resizes a [N, C, H, W] tensor, as torch.nn.functional.interpolate. */
@@ -100,7 +102,9 @@ export function interpolate(x: Tensor, o: InterpolateOptions): Tensor {
     scales = pair(o.scaleFactor);
     size = [Math.floor(x.shape[2] * scales[0]), Math.floor(x.shape[3] * scales[1])];
   }
-  return wrap(N.interpolate(x.handle, size, mode, mode === 'nearest' ? false : (o.alignCorners ?? false), scales));
+  const antialias = o.antialias ?? false;
+  if (antialias && mode === 'nearest') throw new TorchError("interpolate: antialias applies to 'bilinear' and 'bicubic' only, got 'nearest'");
+  return wrap(N.interpolate(x.handle, size, mode, mode === 'nearest' ? false : (o.alignCorners ?? false), scales, antialias));
 }
 
 export interface AttentionOptions {

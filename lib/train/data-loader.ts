@@ -24,7 +24,15 @@ export interface LoaderPosition {
   batch: number;
 }
 
-export class DataLoader {
+/** What the training loop and evaluate() need from a loader (DataLoader, ImageDataLoader). */
+export interface BatchLoader {
+  next(): Batch;
+  inOrder(): Iterable<Batch>;
+  readonly position: LoaderPosition;
+  seek(position: LoaderPosition): void;
+}
+
+export class DataLoader implements BatchLoader {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly seed: number;

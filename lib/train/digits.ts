@@ -1,6 +1,6 @@
 // The demo's data: the UCI handwritten digits (8x8, values 0..16, shipped as data/digits.csv.gz), as
 // image tensors scaled to [-1, 1], with a fixed seeded train/test split.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -94,4 +94,25 @@ export function digitsSplit(options: { path?: string; seed?: number; testFractio
     all.pixel_values.dispose();
     all.labels.dispose();
   }
+}
+
+/**
+ * Writes the digits as 8-bit gray PNG files in an image folder (dir/<label>/<index>.png), the form a user's
+ * own pictures come in: pixel values 0..16 become 0..255. Returns the number of files written.
+ */
+export async function writeDigitPngs(dir: string, data: DigitImages): Promise<number> {
+  const sharp = (await import('sharp')).default;
+  const count = data.labels.shape[0];
+  const pixels = data.pixel_values.toArray() as Float32Array;
+  const labels = data.labels.toArray() as BigInt64Array;
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const gray = Buffer.alloc(PIXELS);
+    for (let k = 0; k < PIXELS; k++) gray[k] = Math.round(((pixels[i * PIXELS + k] + 1) / 2) * 255);
+    const folder = join(dir, String(labels[i]));
+    mkdirSync(folder, { recursive: true });
+    writes.push(sharp(gray, { raw: { width: DIGIT_SIDE, height: DIGIT_SIDE, channels: 1 } }).png().toFile(join(folder, `${String(i).padStart(4, '0')}.png`)));
+  }
+  await Promise.all(writes);
+  return count;
 }

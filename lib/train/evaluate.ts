@@ -5,7 +5,7 @@ import { causalLmLoss } from '../models/losses.js';
 import { crossEntropy } from '../tensor/functional.js';
 import { keep, scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Batch, DataLoader } from './data-loader.js';
+import type { Batch, BatchLoader } from './data-loader.js';
 import type { InputsFn, LogitsModel, LossFn } from './types.js';
 
 export const LABELS = 'labels';
@@ -43,7 +43,7 @@ export interface EvaluateResult {
 }
 
 /** Runs the model in eval mode over `data` (in order, no shuffling); restores its training mode after. */
-export function evaluate(model: LogitsModel, data: DataLoader | Iterable<Batch>, options: EvaluateOptions = {}): EvaluateResult {
+export function evaluate(model: LogitsModel, data: BatchLoader | Iterable<Batch>, options: EvaluateOptions = {}): EvaluateResult {
   const labelKey = options.labelKey ?? LABELS;
   const lossFn = options.loss ?? defaultLoss;
   const inputsOf = options.inputs ?? defaultInputs(labelKey);

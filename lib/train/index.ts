@@ -1,6 +1,9 @@
 // The `train` namespace: the training loop, data loading, evaluation, checkpoints, progress, metrics, plots.
 export { train, type TrainOptions, type TrainResult } from './trainer.js';
-export { DataLoader, type Batch, type DataLoaderOptions, type LoaderPosition } from './data-loader.js';
+export { DataLoader, type Batch, type BatchLoader, type DataLoaderOptions, type LoaderPosition } from './data-loader.js';
+export { DecodedImageCache, ImageDataLoader, type ImageLoaderOptions } from './image-loader.js';
+export { indexImageFolder, readImageJsonl, loadImageDataset, labelsFromNames, modelLabels, IMAGE_EXTENSIONS, type ImageDataset, type ImageExample, type LabelMaps } from './image-data.js';
+export type { AugmentOptions } from './augment.js';
 export { evaluate, defaultLoss, defaultInputs, type EvaluateOptions, type EvaluateResult } from './evaluate.js';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint, listCheckpoints, prepareOutputDir, readTrainerState, trainableParameters, type TrainerState } from './checkpoint.js';
 export { ProgressBar, formatDuration, type ProgressOptions, type ProgressStream, type ProgressUpdate } from './progress.js';

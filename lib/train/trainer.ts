@@ -6,7 +6,7 @@ import { clipGradNorm } from '../optim/clip.js';
 import { manualSeed } from '../tensor/runtime.js';
 import { scope } from '../tensor/scope.js';
 import { latestCheckpoint, loadCheckpoint, prepareOutputDir, saveCheckpoint, trainableParameters } from './checkpoint.js';
-import type { DataLoader } from './data-loader.js';
+import type { BatchLoader } from './data-loader.js';
 import { defaultInputs, defaultLoss, evaluate, LABELS, type EvaluateResult } from './evaluate.js';
 import { MetricsLog, type MetricsRecord } from './metrics.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
@@ -16,7 +16,7 @@ export interface TrainOptions {
   model: LogitsModel;
   optimizer: TrainOptimizer;
   scheduler?: TrainScheduler | null;
-  data: DataLoader;
+  data: BatchLoader;
   /** Optimizer steps to reach (a resumed run continues up to this count). */
   steps: number;
   loss?: LossFn;
@@ -29,7 +29,7 @@ export interface TrainOptions {
   /** Reseed LibTorch's generator before each step with a value from (seed, step), so dropout is reproducible after resume. */
   seed?: number | null;
   /** Evaluate on this data every `evalEvery` steps and at the end. */
-  evalData?: DataLoader | null;
+  evalData?: BatchLoader | null;
   evalEvery?: number;
   /** Write a train metrics line every `logEvery` steps (default 10). */
   logEvery?: number;

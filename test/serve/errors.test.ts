@@ -58,7 +58,7 @@ describe('error responses', () => {
       /^inputs: unknown key\(s\) 'pixel_values'; this model takes input_ids, attention_mask$/);
     await expectError(post(predictUrl(), { adapter: null, inputs: { attention_mask: [[1]] } }), 400, /^inputs.input_ids is required$/);
     await expectError(post(predictUrl(), { adapter: null }), 400, /^inputs is required/);
-    await expectError(post(predictUrl(), { adaptor: null, inputs: { input_ids: ids } }), 400, /^unknown field\(s\) 'adaptor'; expected adapter, inputs$/);
+    await expectError(post(predictUrl(), { adaptor: null, inputs: { input_ids: ids } }), 400, /^unknown field\(s\) 'adaptor'; expected adapter, inputs, images, top_k$/);
     await expectError(post(predictUrl(), { adapter: 3, inputs: { input_ids: ids } }), 400, /^adapter name: expected 1-64 letters/);
   });
 
