@@ -64,6 +64,23 @@ const diff = logits.sub(expected.logits_peft).abs().max().item();
 console.log(JSON.stringify({ diff, shape: logits.shape, native: torch.nativeInfo() }));
 `;
 
+const TYPE_CHECK = `
+// @ts-expect-error: a Tensor is not a number (so the types are real, not any)
+export const wrong: number = torch.ones([1]);
+export const right: Tensor = torch.ones([1]);
+`;
+
+/** TypeScript files that use node-peft's types through import (.mts) and require (.cts), and a tsconfig for them. */
+export function writeTypeChecks(dir: string, typeRoots: string): void {
+  writeFileSync(join(dir, 'types.mts'), `import { torch, type Tensor } from 'node-peft';\n${TYPE_CHECK}`);
+  writeFileSync(join(dir, 'types.cts'), `import peft = require('node-peft');\nconst torch = peft.torch;\ntype Tensor = peft.Tensor;\n${TYPE_CHECK}`);
+  writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify({
+    compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true,
+      skipLibCheck: true, typeRoots: [typeRoots], types: ['node'] },
+    files: ['types.mts', 'types.cts'],
+  }, null, 2)}\n`);
+}
+
 /** A project folder with the golden case and two scripts: a LoRA forward through import and through require. */
 export function makeProject(dir: string): void {
   mkdirSync(dir, { recursive: true });

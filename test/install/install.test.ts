@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { highestVersion } from '../../scripts/elf-versions.mjs';
-import { barePath, consumerEnv, makeProject, PYTHON, REPO, run, type Result } from './consumer.js';
+import { barePath, consumerEnv, makeProject, PYTHON, REPO, run, writeTypeChecks, type Result } from './consumer.js';
 import { libtorchArchive, serveArchive, type ArchiveServer } from './libtorch-server.js';
 
 const LONG = 600_000; // a hang guard for npm and a 440 MB archive on a busy machine, not a speed limit
@@ -107,6 +107,12 @@ describe('the packed package', () => {
     expect(manifest.glibc.localeCompare('2.28', 'en', { numeric: true })).toBeLessThanOrEqual(0);
     expect(manifest.torch).toMatch(/^2\.13\./);
   });
+
+  it('is typed for both import and require', async () => {
+    writeTypeChecks(project, join(REPO, 'node_modules', '@types'));
+    const result = await run(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project, env: env({}) });
+    expect(result.code, result.out).toBe(0);
+  }, LONG);
 
   it('installed without building anything (no node-gyp, no compiler on PATH)', () => {
     expect(existsSync(join(project, 'node_modules', 'node-peft', 'build'))).toBe(false);
