@@ -48,9 +48,13 @@ export function barePath(dir: string): string {
   return dir;
 }
 
-/** The environment of a consumer's shell: HOME (npm's cache), the bare PATH and what the case sets. */
+/**
+ * The environment of a consumer's shell: HOME (npm's cache), the bare PATH and what the case sets. npx starts
+ * package binaries through a shell it looks up on PATH; it is named by absolute path instead (every system has one).
+ */
 export function consumerEnv(path: string, extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, PATH: path, NODE_PEFT_THREADS: '1', ...extra };
+  return { HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, PATH: path, NODE_PEFT_THREADS: '1',
+    npm_config_script_shell: '/bin/sh', ...extra };
 }
 
 const FORWARD = `
