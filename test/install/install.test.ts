@@ -167,6 +167,17 @@ describe('no LibTorch anywhere', () => {
   }, LONG);
 });
 
+describe('npx node-peft build without a toolchain', () => {
+  it('names everything missing in one error: compiler, cmake, make, LibTorch with headers', async () => {
+    const result = await inProject('npx', ['--no', 'node-peft', 'build'], { NODE_PEFT_LIBTORCH: torchRoot.replace(/torch$/, 'no-torch') });
+    expect(result.code).toBe(1);
+    for (const missing of ['cannot build node-peft from source; missing:', 'a C++20 compiler', 'cmake >= 3.18', 'make or ninja', 'LibTorch 2.13 with its headers']) {
+      expect(result.err).toContain(missing);
+    }
+    expectNoStack(result);
+  }, LONG);
+});
+
 describe('LibTorch fetched from a loopback wheel index', () => {
   const cache = join(scratch, 'cache');
   const fetchEnv = (route: 'good' | 'corrupt' | 'stall') => ({ NODE_PEFT_CACHE: cache, NODE_PEFT_LIBTORCH_INDEX: server.index(route) });
