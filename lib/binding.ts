@@ -60,7 +60,7 @@ function rebuildHint(files: AddonFiles): string {
 function loadAddon(): NativeBinding {
   const root = packageRoot();
   const files = findAddon(root, PINNED_SERIES);
-  const info = findLibTorchFor(root, files);
+  const info = findLibTorchFor(root);
   if (series(info.version) !== PINNED_SERIES && process.env.NODE_PEFT_BYPASS_VERSION_CHECK !== '1') {
     throw new TorchError(
       `LibTorch ${info.version} found at ${info.root} (${info.source}), but node-peft needs LibTorch ${PINNED_SERIES}.x: ` +

@@ -116,7 +116,13 @@ export function findAddon(root: string, series: string): AddonFiles {
     return { kind: 'NODE_PEFT_NATIVE', addon: explicit, loader: existsSync(besides) ? besides : (local?.loader ?? besides),
       cudaKernels: null, manifest: null };
   }
-  const found = prebuilt(root, series) ?? localBuild(root);
+  let found: AddonFiles | null;
+  try {
+    found = prebuilt(root, series) ?? localBuild(root);
+  } catch (tooOld) {
+    found = localBuild(root); // a source build made for this system's glibc
+    if (found === null) throw tooOld;
+  }
   if (found && existsSync(found.loader)) return found;
   throw new TorchError(`no node-peft binary for ${platformKey()} and LibTorch ${series}: this package ships ` +
     `prebuilt binaries for linux-x64-glibc only. Build one from source with "npx node-peft build" ` +
@@ -127,7 +133,7 @@ function recordedBySetup(root: string): LibTorchInfo | null {
   const recorded = join(root, 'build', 'libtorch.json');
   if (!existsSync(recorded)) return null;
   const info = JSON.parse(readFileSync(recorded, 'utf8')) as LibTorchInfo;
-  return existsSync(join(info.libDir, 'libtorch_cpu.so')) ? { ...info, source: `${info.source}, recorded by npm run setup` } : null;
+  return existsSync(join(info.libDir, 'libtorch_cpu.so')) ? { ...info, source: `${info.source}, recorded by the build` } : null;
 }
 
 function fetchOnFirstUse(root: string, finder: LibTorchFinder, notFound: Error): void {
@@ -140,10 +146,11 @@ function fetchOnFirstUse(root: string, finder: LibTorchFinder, notFound: Error):
 }
 
 /** The LibTorch to load with this binary: the user's choice, what a local build was built against, or the finder's. */
-export function findLibTorchFor(root: string, addon: AddonFiles): LibTorchInfo {
+export function findLibTorchFor(root: string): LibTorchInfo {
   const finder = finderOf(root);
   const chosen = process.env.NODE_PEFT_LIBTORCH || process.env.LIBTORCH;
-  if (!chosen && addon.kind !== 'prebuilt') {
+  if (!chosen) {
+    // A checkout (or `npx node-peft build`): the LibTorch the local build was made against, no search needed.
     const recorded = recordedBySetup(root);
     if (recorded) return recorded;
   }

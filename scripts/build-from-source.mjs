@@ -3,7 +3,7 @@
 // `npx node-peft build` in an installed package when no prebuilt binary fits. Before starting it checks the tools
 // and names everything that is missing in one error. (binding.gyp is the documented node-gyp fallback.)
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -74,6 +74,9 @@ export function buildFromSource({ root = packageRoot, torch = null, log = (line)
     `--CDCMAKE_PREFIX_PATH=${chosen.root}`, '--CDCMAKE_BUILD_TYPE=Release'],
   { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
   if (result.status !== 0) throw new BuildError(`cmake-js build failed (exit code ${result.status ?? result.signal}); its output is above`);
+  // The runtime loads this build with the LibTorch it was built against (lib/native-files.ts reads this file).
+  const { root: torchRoot, libDir, version, cuda, source } = chosen;
+  writeFileSync(join(root, 'build', 'libtorch.json'), `${JSON.stringify({ root: torchRoot, libDir, version, cuda, source }, null, 2)}\n`);
   log(`[node-peft] native addon built in ${((Date.now() - started) / 1000).toFixed(1)} s: ${join(root, 'build', 'Release', 'node_peft.node')}`);
   return chosen;
 }
