@@ -35,22 +35,28 @@ function expectNoStack(result: Result): void {
   expect(`${result.out}${result.err}`).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
 }
 
-/** Both module systems run PEFT's adapter and reproduce PEFT's logits; returns where LibTorch came from. */
-async function forwardBothWays(extra: Record<string, string>): Promise<string> {
-  const sources: string[] = [];
-  for (const script of ['forward.mjs', 'forward.cjs']) {
-    const result = await inProject('node', [script, 'case'], extra);
-    expect(result.code, `${script}: ${result.err}`).toBe(0);
-    const report = JSON.parse(result.out.trim().split('\n').pop() ?? '{}') as {
-      diff: number; shape: number[]; native: { binary: { kind: string; path: string }; libtorch: { source: string; version: string } };
-    };
+interface ForwardReport {
+  diff: number; shape: number[]; native: { binary: { kind: string; path: string }; libtorch: { source: string; version: string } };
+}
+
+/**
+ * Both module systems run PEFT's adapter and reproduce PEFT's logits; returns where LibTorch came from.
+ * `together` starts both at once (two first uses racing for one download).
+ */
+async function forwardBothWays(extra: Record<string, string>, together = false): Promise<string> {
+  const scripts = ['forward.mjs', 'forward.cjs'];
+  const results = together ? await Promise.all(scripts.map((script) => inProject('node', [script, 'case'], extra)))
+    : [await inProject('node', [scripts[0], 'case'], extra), await inProject('node', [scripts[1], 'case'], extra)];
+  const sources = results.map((result, i) => {
+    expect(result.code, `${scripts[i]}: ${result.err}`).toBe(0);
+    const report = JSON.parse(result.out.trim().split('\n').pop() ?? '{}') as ForwardReport;
     expect(report.shape).toEqual([2, 7, 100]);
     expect(report.diff).toBeLessThanOrEqual(1e-4);
     expect(report.native.binary.kind).toBe('prebuilt');
     expect(report.native.binary.path).toContain(join(project, 'node_modules', 'node-peft', 'prebuilds'));
     expect(report.native.libtorch.version).toMatch(/^2\.13\./);
-    sources.push(report.native.libtorch.source);
-  }
+    return report.native.libtorch.source;
+  });
   expect(sources[0]).toBe(sources[1]);
   return sources[0];
 }
@@ -204,8 +210,10 @@ describe('LibTorch fetched from a loopback wheel index', () => {
     expect(cacheContents()).toEqual([]);
   }, LONG);
 
-  it('downloads at first use (with consent), verifies, unpacks and runs a LoRA forward; doctor says "cache"', async () => {
-    expect(await forwardBothWays({ ...fetchEnv('good'), NODE_PEFT_NO_DOWNLOAD: '', NODE_PEFT_DOWNLOAD: '1' })).toBe(`cache (${join(cache, 'libtorch')})`);
+  it('downloads once at first use (with consent) for two processes, verifies, unpacks, runs a LoRA forward; doctor says "cache"', async () => {
+    const consent = { ...fetchEnv('good'), NODE_PEFT_NO_DOWNLOAD: '', NODE_PEFT_DOWNLOAD: '1' };
+    expect(await forwardBothWays(consent, true)).toBe(`cache (${join(cache, 'libtorch')})`);
+    expect(server.requests.filter((url) => url.startsWith('/good/files/'))).toHaveLength(1);
     expect(cacheContents()).toEqual(['2.13.0+cpu']);
     expect(readdirSync(join(cache, 'libtorch', '2.13.0+cpu'))).toEqual(['.node-peft-complete.json', 'lib', 'version.py']);
     const report = await doctor(fetchEnv('good'));
