@@ -49,7 +49,7 @@ function sha256Fragment(url) {
   return /#sha256=([0-9a-f]{64})$/i.exec(url)?.[1]?.toLowerCase() ?? null;
 }
 
-/** The index page's links to the pinned CPU wheel, best (highest Python tag) first. */
+/** The index page's links to the pinned CPU wheel, best (highest regular Python tag) first. */
 export function wheelLinks(html, indexUrl) {
   const links = [];
   for (const match of html.matchAll(/<a\s[^>]*href="([^"]+)"[^>]*>([^<]*)<\/a>/gi)) {
@@ -57,7 +57,9 @@ export function wheelLinks(html, indexUrl) {
     const name = decodeURIComponent(new URL(href, indexUrl).pathname.split('/').pop() ?? '');
     if (WHEEL_NAME.test(name) || WHEEL_NAME.test(match[2].trim())) links.push({ url: new URL(href, indexUrl).href, name });
   }
-  return links.sort((a, b) => b.name.localeCompare(a.name, 'en', { numeric: true }));
+  // Any Python tag holds the same libraries; prefer the regular builds over free-threaded (cp3XXt) ones.
+  const freeThreaded = (name) => (/-cp\d+t-/.test(name) ? 1 : 0);
+  return links.sort((a, b) => freeThreaded(a.name) - freeThreaded(b.name) || b.name.localeCompare(a.name, 'en', { numeric: true }));
 }
 
 /** Where to download from and the SHA-256 to check against, with where that checksum came from. */

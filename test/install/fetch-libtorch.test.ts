@@ -16,7 +16,7 @@ let base = '';
 const pages: Record<string, string> = {
   '/hashed/torch/': `<a href="/f/torch-2.13.0%2Bcpu-cp311-cp311-manylinux_2_28_x86_64.whl#sha256=${'cd'.repeat(32)}">x</a>` +
     `<a href="/f/${WHEEL}#sha256=${HASH}">torch-2.13.0+cpu-cp312</a><a href="/f/torch-2.13.0%2Bcpu-cp312-cp312-win_amd64.whl">w</a>`,
-  '/bare/torch/': `<a href="/f/${WHEEL}">${WHEEL}</a>`,
+  '/bare/torch/': `<a href="/f/${WHEEL}">${WHEEL}</a><a href="/f/torch-2.13.0%2Bcpu-cp314-cp314t-manylinux_2_28_x86_64.whl">t</a>`,
   '/f/libtorch.zip.sha256': `${HASH}  libtorch.zip\n`,
 };
 
@@ -76,6 +76,10 @@ describe('unpacking', () => {
   it('refuses paths that leave the folder', () => {
     expect(() => payloadPath('torch/../../etc/passwd')).toThrow(/unsafe path/);
     expect(() => payloadPath('/torch/lib/x.so')).toThrow(/unsafe path/);
+  });
+
+  it('prefers a regular wheel to a free-threaded one', () => {
+    expect(wheelLinks(pages['/bare/torch/'], `${base}/bare/torch/`)[0].name).toBe(decodeURIComponent(WHEEL));
   });
 
   it('finds wheel links by file name, decoded', () => {
