@@ -141,7 +141,7 @@ function findLibTorch({ root = null, requireBuildFiles = false } = {}) {
     const folder = process.env[name];
     if (!folder) continue;
     const found = describeFolder(folder, name);
-    if (!found) throw new LibTorchError(`${name}=${folder} is not a LibTorch folder (no lib/libtorch_cpu.so in it)`, 'NOT_A_FOLDER');
+    if (!found) throw new LibTorchError(`${name}=${folder} is not a LibTorch folder (no lib/libtorch_cpu.so)`, 'NOT_A_FOLDER');
     if (!matchesSeries(found)) throw wrongVersion(found);
     if (requireBuildFiles && !found.canBuild) {
       throw new LibTorchError(`${name}=${folder} has no include/ and share/cmake/Torch: it can run node-peft but not build it`, 'NOT_A_FOLDER');
