@@ -4,25 +4,28 @@
   "targets": [
     {
       "target_name": "node_peft",
-      "sources": ["<!@(node scripts/torch-flags.mjs sources)"],
+      "sources": ["<!@(node scripts/torch-flags.mjs sources)", "native/glibc_compat.c"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node scripts/torch-flags.mjs include)"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-fvisibility=hidden"],
+      "cflags": ["-include", "<(module_root_dir)/native/glibc_compat.h"],
+      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-fvisibility=hidden", "-include", "<(module_root_dir)/native/glibc_compat.h"],
       "libraries": [
         "-L<!@(node scripts/torch-flags.mjs libdir)",
         "-ltorch_cpu",
         "-lc10",
-        "-Wl,-z,now"
+        "-Wl,-z,now",
+        "-Wl,--push-state,--no-as-needed", "-l:libdl.so.2", "-Wl,--pop-state"
       ]
     },
     {
       "target_name": "node_peft_loader",
       "sources": ["native/loader/loader.c"],
-      "libraries": ["-ldl"]
+      "cflags": ["-include", "<(module_root_dir)/native/glibc_compat.h"],
+      "libraries": ["-Wl,--push-state,--no-as-needed", "-l:libdl.so.2", "-Wl,--pop-state"]
     }
   ]
 }

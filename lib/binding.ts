@@ -1,9 +1,10 @@
 // The ONE place that loads the native addon. LibTorch's libraries are opened by absolute path first
 // (through the tiny loader addon), so a different LibTorch on the system cannot be bound by mistake.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { TorchError } from './errors.js';
+import { findAddon, findLibTorchFor, type AddonFiles, type LibTorchInfo } from './native-files.js';
 import { findPackageRoot } from './package-root.js';
 
 /** Opaque native tensor handle; only lib/tensor/ holds these. */
@@ -18,13 +19,7 @@ export type NativeBinding = Record<string, NativeFunction>;
 
 export const PINNED_SERIES = '2.13';
 
-interface LibTorchInfo {
-  root: string;
-  libDir: string;
-  version: string;
-  cuda: boolean;
-  source: string;
-}
+export type { AddonFiles, LibTorchInfo } from './native-files.js';
 
 function packageRoot(): string {
   const root = findPackageRoot();
@@ -36,40 +31,9 @@ function series(version: string): string {
   return /^(\d+\.\d+)/.exec(version)?.[1] ?? version;
 }
 
-function findLibTorch(root: string): LibTorchInfo {
-  const fromEnv = process.env.NODE_PEFT_LIBTORCH ?? process.env.LIBTORCH;
-  if (fromEnv) {
-    const libDir = join(fromEnv, 'lib');
-    if (!existsSync(join(libDir, 'libtorch_cpu.so'))) {
-      throw new TorchError(`NODE_PEFT_LIBTORCH=${fromEnv} is not a LibTorch folder (no lib/libtorch_cpu.so)`);
-    }
-    const versionPy = join(fromEnv, 'version.py');
-    const version = existsSync(versionPy)
-      ? (/__version__\s*=\s*'([^']+)'/.exec(readFileSync(versionPy, 'utf8'))?.[1] ?? 'unknown')
-      : 'unknown';
-    return { root: fromEnv, libDir, version, cuda: existsSync(join(libDir, 'libtorch_cuda.so')), source: 'NODE_PEFT_LIBTORCH' };
-  }
-  const recorded = join(root, 'build', 'libtorch.json');
-  if (!existsSync(recorded)) {
-    throw new TorchError(
-      `LibTorch not found: run "npm run setup" (finds or installs torch ${PINNED_SERIES}), ` +
-        `or set NODE_PEFT_LIBTORCH to a LibTorch ${PINNED_SERIES} folder`,
-    );
-  }
-  const info = JSON.parse(readFileSync(recorded, 'utf8')) as LibTorchInfo;
-  if (!existsSync(join(info.libDir, 'libtorch_cpu.so'))) {
-    throw new TorchError(`LibTorch recorded in build/libtorch.json is gone (${info.libDir}): run "npm run setup" again`);
-  }
-  return info;
-}
-
-function preloadLibTorch(root: string, info: LibTorchInfo): void {
+function preloadLibTorch(files: AddonFiles, info: LibTorchInfo): void {
   const require = createRequire(import.meta.url);
-  // cmake-js puts the loader in build/loader/ (so build/Release holds one .node); node-gyp beside the addon.
-  const candidates = [join(root, 'build', 'loader', 'node_peft_loader.node'), join(root, 'build', 'Release', 'node_peft_loader.node')];
-  const loaderPath = candidates.find((path) => existsSync(path));
-  if (!loaderPath) throw new TorchError('the node-peft loader addon is not built: run "npm run setup"');
-  const loader = require(loaderPath) as { preload(path: string): boolean };
+  const loader = require(files.loader) as { preload(path: string): boolean };
   const wantCuda = info.cuda && process.env.NODE_PEFT_DEVICE !== 'cpu';
   const names = ['libtorch_global_deps.so', 'libc10.so', 'libtorch_cpu.so'];
   if (wantCuda) names.push('libc10_cuda.so', 'libtorch_cuda.so');
@@ -88,45 +52,56 @@ function preloadLibTorch(root: string, info: LibTorchInfo): void {
   }
 }
 
+function rebuildHint(files: AddonFiles): string {
+  return files.kind === 'prebuilt' ? 'point NODE_PEFT_LIBTORCH at a LibTorch ' + PINNED_SERIES + ' folder, or build from source with "npx node-peft build"'
+    : 'rebuild it with "npx node-peft build" (in a checkout: "npm run build")';
+}
+
 function loadAddon(): NativeBinding {
   const root = packageRoot();
-  const info = findLibTorch(root);
+  const files = findAddon(root, PINNED_SERIES);
+  const info = findLibTorchFor(root);
   if (series(info.version) !== PINNED_SERIES && process.env.NODE_PEFT_BYPASS_VERSION_CHECK !== '1') {
     throw new TorchError(
-      `LibTorch ${info.version} found at ${info.root}, but node-peft is built for ${PINNED_SERIES}.x: ` +
-        `point NODE_PEFT_LIBTORCH at a LibTorch ${PINNED_SERIES} folder or run "npm run setup" ` +
-        `(NODE_PEFT_BYPASS_VERSION_CHECK=1 skips this check)`,
+      `LibTorch ${info.version} found at ${info.root} (${info.source}), but node-peft needs LibTorch ${PINNED_SERIES}.x: ` +
+        `point NODE_PEFT_LIBTORCH at a LibTorch ${PINNED_SERIES} folder (NODE_PEFT_BYPASS_VERSION_CHECK=1 skips this check)`,
     );
   }
-  preloadLibTorch(root, info);
+  preloadLibTorch(files, info);
   const require = createRequire(import.meta.url);
   let addon: NativeBinding;
   try {
-    const explicit = process.env.NODE_PEFT_NATIVE ?? join(root, 'build', 'Release', 'node_peft.node');
-    addon = (existsSync(explicit) ? require(explicit) : (require('node-gyp-build') as (dir: string) => unknown)(root)) as NativeBinding;
+    addon = require(files.addon) as NativeBinding;
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
     throw new TorchError(
-      `the node-peft addon does not load against LibTorch ${info.version} at ${info.libDir} (${message}); ` +
-        `rebuild it with "npm run build"`,
+      `the node-peft addon (${files.kind}, ${files.addon}) does not load against LibTorch ${info.version} at ${info.libDir} ` +
+        `(${message}); ${rebuildHint(files)}`,
     );
   }
   const built = addon.torchVersion() as string;
   if (series(built) !== series(info.version) && process.env.NODE_PEFT_BYPASS_VERSION_CHECK !== '1') {
     throw new TorchError(
-      `the node-peft addon was built for LibTorch ${built} but LibTorch ${info.version} was loaded from ${info.libDir}; ` +
-        `rebuild with "npm run build"`,
+      `the node-peft addon (${files.addon}) was built for LibTorch ${built} but LibTorch ${info.version} was loaded ` +
+        `from ${info.libDir}; ${rebuildHint(files)}`,
     );
   }
   addon.setErrorClass(TorchError);
   libtorch = info;
+  addonFiles = files;
   return addon;
 }
 
 let libtorch: LibTorchInfo | null = null;
+let addonFiles: AddonFiles | null = null;
 
 /** The native addon; loading it (at import) preloads LibTorch and checks its version. */
 export const N: NativeBinding = loadAddon();
+
+/** Which addon binary was loaded (prebuilt, local build or NODE_PEFT_NATIVE) and its files. */
+export function addonInfo(): Readonly<AddonFiles> {
+  return addonFiles as AddonFiles;
+}
 
 /** Which LibTorch was loaded, and from where. */
 export function libtorchInfo(): Readonly<LibTorchInfo> {

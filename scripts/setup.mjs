@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// npm run setup: npm dependencies, LibTorch (found or installed privately), the native addon, the TypeScript build.
-// Idempotent: each step is skipped when its inputs have not changed.
+// npm run setup: npm dependencies, LibTorch (found or installed privately), the native addon, the TypeScript build
+// (ESM and the CommonJS bundle). Idempotent: each step is skipped when its inputs have not changed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { availableParallelism } from 'node:os';
-import { findLibTorch, PINNED_SERIES } from './libtorch.mjs';
+import { buildFromSource, removeStalePrebuilds } from './build-from-source.mjs';
+
+const { findLibTorch, PINNED_SERIES, PINNED_VERSION } = createRequire(import.meta.url)('./libtorch.cjs');
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rebuild = process.argv.includes('--rebuild');
@@ -59,36 +61,57 @@ function npmDependencies() {
   const installed = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
   // npm install, not npm ci: npm 11's ci rejects vite 8's lock entries for optional Windows-only packages
-  // ("Missing: napi-windows-process-start-time"); install still follows package-lock.json.
+  // ("Missing: napi-windows-process-start-time"); install still follows package-lock.json, and --no-save keeps
+  // it from rewriting the committed lock file.
   log('installing npm dependencies');
-  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts']);
+  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-save']);
 }
 
+// A private torch for a checkout without one: pip install torch==2.13.0 into .torch/venv (git-ignored).
+function installPrivateTorch() {
+  const venv = join(root, '.torch', 'venv');
+  const python = process.env.NODE_PEFT_PYTHON || 'python3';
+  log(`installing torch==${PINNED_VERSION} into ${venv} (pip, once)`);
+  if (!existsSync(join(venv, 'bin', 'pip'))) execFileSync(python, ['-m', 'venv', venv], { stdio: 'inherit' });
+  // --no-deps: only the libraries, headers and CMake files are needed. --retries 0 keeps an offline machine fast.
+  execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', '--no-deps', '--retries', '0', '--timeout', '15',
+    `torch==${PINNED_VERSION}`], { stdio: 'inherit' });
+}
+
+function libtorchForBuilding() {
+  try {
+    return findLibTorch({ root, requireBuildFiles: true });
+  } catch (error) {
+    if (error.code !== 'NOT_FOUND') throw error;
+    installPrivateTorch();
+    return findLibTorch({ root, requireBuildFiles: true });
+  }
+}
+
+// (Other private-venv installs, e.g. Python packages for interop tests, belong after the torch step above.)
+
 function buildAddon(torch) {
-  const inputs = hashOf(['native', 'CMakeLists.txt'], JSON.stringify(torch));
+  const { root: torchRoot, libDir, version, cuda, source } = torch;
+  const inputs = hashOf(['native', 'CMakeLists.txt'], JSON.stringify({ root: torchRoot, libDir, version, cuda, source }));
   const addon = join(root, 'build', 'Release', 'node_peft.node');
   if (existsSync(addon) && stampMatches('addon', inputs)) return;
-  log(`building the native addon against LibTorch ${torch.version} (${torch.root})`);
-  const started = Date.now();
-  const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-  const jobs = String(Math.max(1, Math.min(4, (process.env.NODE_PEFT_BUILD_JOBS | 0) || availableParallelism())));
-  run(process.execPath, [cmakeJs, 'build', '--log-level', 'warn', '-p', jobs, `--CDCMAKE_PREFIX_PATH=${torch.root}`,
-    '--CDCMAKE_BUILD_TYPE=Release']);
-  log(`native addon built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  buildFromSource({ root, torch, log, quiet });
+  removeStalePrebuilds(root, log);
   writeStamp('addon', inputs);
 }
 
 function buildTypeScript() {
-  const inputs = hashOf(['lib', 'bin', 'examples', 'tsconfig.json', 'tsconfig.build.json']);
-  if (existsSync(join(root, 'dist', 'lib', 'index.js')) && stampMatches('typescript', inputs)) return;
-  log('compiling TypeScript');
+  const inputs = hashOf(['lib', 'bin', 'examples', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-cjs.mjs']);
+  if (existsSync(join(root, 'dist', 'cjs', 'index.cjs')) && stampMatches('typescript', inputs)) return;
+  log('compiling TypeScript (ESM, then the CommonJS bundle)');
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  run(process.execPath, [join(root, 'scripts', 'build-cjs.mjs')]);
   writeStamp('typescript', inputs);
 }
 
 try {
   npmDependencies();
-  const torch = findLibTorch({ root, install: true, log });
+  const torch = libtorchForBuilding();
   writeAtomic(join(root, 'build', 'libtorch.json'), `${JSON.stringify(torch, null, 2)}\n`);
   buildAddon(torch);
   if (!skipTypeScript) buildTypeScript();

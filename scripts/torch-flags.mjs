@@ -4,7 +4,8 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findLibTorch } from './libtorch.mjs';
+import { createRequire } from 'node:module';
+const { findLibTorch } = createRequire(import.meta.url)('./libtorch.cjs');
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const what = process.argv[2];
@@ -12,7 +13,7 @@ const what = process.argv[2];
 if (what === 'sources') {
   for (const name of readdirSync(join(root, 'native')).sort()) if (name.endsWith('.cc')) console.log(`native/${name}`);
 } else {
-  const torch = findLibTorch({ root });
+  const torch = findLibTorch({ root, requireBuildFiles: true });
   if (what === 'include') {
     console.log(join(torch.root, 'include'));
     console.log(join(torch.root, 'include', 'torch', 'csrc', 'api', 'include'));

@@ -26,7 +26,7 @@ export const demoCommand: Command = {
     const { runDemo } = await import('./demo-run.js');
     // The demo's model is tiny: one intra-op thread runs it fastest, and several threads on a busy machine
     // spin against each other (measured: 30 ms vs 4.7 s a step on a loaded 2-core machine).
-    if (process.env.NODE_PEFT_THREADS === undefined) (await import('../tensor/runtime.js')).setNumThreads(1);
+    if (!process.env.NODE_PEFT_THREADS?.trim()) (await import('../tensor/runtime.js')).setNumThreads(1);
     const result = await runDemo({
       outDir: optionalString(values, 'out') ?? 'out/demo',
       pretrainSteps: integerOption('demo', values, 'pretrain-steps', 1200),

@@ -1,43 +1,88 @@
-// node-peft doctor: which LibTorch was found and loaded, its version and path, devices, threads and the CPU tensor cache.
+// node-peft doctor: which addon binary was loaded (prebuilt or local build), which LibTorch and from where, devices,
+// threads and the CPU tensor cache; when something is off, what it is and what to do.
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { glibcRuntime, platformKey } from '../native-files.js';
+import { findPackageRoot } from '../package-root.js';
 import { parseCommandArgs } from './args.js';
-import type { Command } from './command.js';
+import type { Command, CommandIO } from './command.js';
 
 const CACHE_ENV = ['NODE_PEFT_CPU_CACHE', 'NODE_PEFT_CPU_CACHE_MB', 'NODE_PEFT_CPU_CACHE_DECAY_S'];
 
+function packageLine(): { version: string; root: string } {
+  const root = findPackageRoot() ?? '?';
+  const version = root === '?' ? '?' : (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  return { version, root };
+}
+
+function platformLine(): string {
+  const glibc = glibcRuntime();
+  return `${platformKey()}${glibc ? ` (glibc ${glibc})` : ''}, Node.js ${process.versions.node} (N-API ${process.versions.napi})`;
+}
+
+function reportFailure(error: unknown, json: boolean, io: CommandIO): number {
+  const message = error instanceof Error ? error.message : String(error);
+  const pkg = packageLine();
+  if (json) {
+    io.out(JSON.stringify({ ok: false, package: pkg, platform: platformLine(), problem: message }, null, 2));
+  } else {
+    io.out(`node-peft  ${pkg.version} (${pkg.root})`);
+    io.out(`platform   ${platformLine()}`);
+    io.out('problem    the native addon or LibTorch did not load:');
+    for (const line of message.split('\n')) io.out(`  ${line}`);
+  }
+  return 1;
+}
+
 export const doctorCommand: Command = {
   name: 'doctor',
-  usage: 'usage: node-peft doctor [--json]\n  Loads LibTorch and reports its version, path, devices, threads and CPU tensor cache.',
+  usage: 'usage: node-peft doctor [--json]\n  Loads the addon and LibTorch and reports which binary and LibTorch (and from where), ' +
+    'devices, threads and the CPU tensor cache; when loading fails, what is wrong and what to do.',
   async run(argv, io) {
     const { values } = parseCommandArgs('doctor', argv, { json: { type: 'boolean' } });
-    const { torch } = await import('../index.js');
+    const json = values.json === true;
+    let torch: typeof import('../tensor/index.js');
+    try {
+      ({ torch } = await import('../index.js'));
+    } catch (error) {
+      return reportFailure(error, json, io);
+    }
+    const native = torch.nativeInfo();
     const versions = torch.versions();
     const cudaDevices = torch.cuda.isAvailable() ? torch.cuda.deviceCount() : 0;
     const report = {
-      libtorch: versions.libtorch,
+      ok: true,
+      package: packageLine(),
+      platform: platformLine(),
+      binary: native.binary,
+      libtorch: native.libtorch,
       libtorchPath: versions.libtorchPath,
       node: versions.node,
       napi: versions.napi,
       devices: ['cpu', ...Array.from({ length: cudaDevices }, (_, i) => `cuda:${i}`)],
       threads: torch.getNumThreads(),
       cores: availableParallelism(),
-      threadsFromEnv: process.env.NODE_PEFT_THREADS ?? null,
+      threadsFromEnv: process.env.NODE_PEFT_THREADS || null,
       cpuCache: torch.cpuCacheStats() !== null,
       cpuCacheFromEnv: Object.fromEntries(CACHE_ENV.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]])),
     };
     // A real op proves the library works, not just that it loaded.
     const check = torch.scope(() => torch.ones([2, 2]).matmul(torch.ones([2, 2])).sum().item());
-    if (values.json) {
+    if (json) {
       io.out(JSON.stringify({ ...report, matmulCheck: check === 8 }, null, 2));
     } else {
-      io.out(`LibTorch   ${report.libtorch}`);
-      io.out(`path       ${report.libtorchPath}`);
-      io.out(`Node.js    ${report.node} (N-API ${report.napi})`);
+      const { binary, libtorch } = report;
+      io.out(`node-peft  ${report.package.version} (${report.package.root})`);
+      io.out(`platform   ${report.platform}`);
+      io.out(`binary     ${binary.kind}: ${binary.path}${binary.glibcFloor ? ` (needs glibc >= ${binary.glibcFloor})` : ''}`);
+      io.out(`LibTorch   ${libtorch.version}${libtorch.cuda ? ' (CUDA build)' : ' (CPU)'} from ${libtorch.source}`);
+      io.out(`path       ${libtorch.libDir}`);
       io.out(`devices    ${report.devices.join(', ')}${cudaDevices === 0 ? ' (no CUDA)' : ''}`);
       io.out(`threads    ${report.threads} intra-op on ${report.cores} cores${report.threadsFromEnv ? ` (NODE_PEFT_THREADS=${report.threadsFromEnv})` : ''}`);
       const cacheEnv = Object.entries(report.cpuCacheFromEnv).map(([k, v]) => `${k}=${v}`).join(', ');
       io.out(`cpu cache  ${report.cpuCache ? 'on (blocks of 128 KiB and more are reused)' : 'off'}${cacheEnv ? ` (${cacheEnv})` : ''}`);
-      io.out(`check      ones(2,2) @ ones(2,2) sums to ${check}: ${check === 8 ? 'ok' : 'WRONG'}`);
+      io.out(`check      ones(2,2) @ ones(2,2) sums to ${check}: ${check === 8 ? 'ok' : 'WRONG: reinstall LibTorch or rebuild with "npx node-peft build"'}`);
     }
     return check === 8 ? 0 : 1;
   },

@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import('./inspect.js')).inspectCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
   serve: async () => (await import('./serve-command.js')).serveCommand,
+  'install-libtorch': async () => (await import('./install-commands.js')).installLibTorchCommand,
+  build: async () => (await import('./install-commands.js')).buildCommand,
   bench: async () => {
     const [{ benchCommand }, { BENCH_USAGE }] = await Promise.all([import('../bench/index.js'), import('../bench/args.js')]);
     return { name: 'bench', usage: BENCH_USAGE, run: (argv) => benchCommand(argv) };
@@ -26,7 +28,9 @@ const SUMMARIES: Record<string, string> = {
   generate: 'generate text from a prompt or a chat with a causal LM (+ adapters), optionally streamed',
   merge: 'merge an adapter into its base model and write the full model',
   inspect: "show an adapter's config, tensors and (with --model) what it targets",
-  doctor: 'show which LibTorch was found, its version, devices and threads',
+  doctor: 'show which binary and LibTorch were loaded (and from where), devices, threads; what to do if not',
+  'install-libtorch': 'download LibTorch 2.13 (CPU) into the per-user cache, checksum verified',
+  build: 'build the native addon from source (when no prebuilt binary fits this system)',
   serve: 'HTTP JSON inference: one model, adapters loaded, switched and mixed per request',
   bench: 'the benchmark workloads, side by side with Python (bench/WORKLOADS.md)',
 };

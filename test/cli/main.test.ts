@@ -84,8 +84,13 @@ describe('node-peft', () => {
   test('doctor reports the LibTorch version and a working matmul', async () => {
     const r = await run('doctor', '--json');
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.out) as { libtorch: string; devices: string[]; threads: number; cpuCache: boolean; matmulCheck: boolean };
-    expect(report.libtorch).toMatch(/^2\.\d+/);
+    const report = JSON.parse(r.out) as {
+      libtorch: { version: string; source: string }; binary: { kind: string; path: string };
+      devices: string[]; threads: number; cpuCache: boolean; matmulCheck: boolean;
+    };
+    expect(report.libtorch.version).toMatch(/^2\.\d+/);
+    expect(report.libtorch.source).not.toBe('');
+    expect(report.binary.path).toMatch(/node_peft\.node$/);
     expect(report.devices[0]).toBe('cpu');
     expect(report.threads).toBeGreaterThan(0);
     expect(report.cpuCache).toBe(process.env.NODE_PEFT_CPU_CACHE !== '0');

@@ -34,14 +34,14 @@ function mappedLibTorch(maps: string): string[] {
 }
 
 /**
- * lib/binding.ts (and errors.ts and package-root.ts, its only imports) transpiled into a folder under build/, so a plain
+ * lib/binding.ts (and errors.ts, native-files.ts and package-root.ts, its only imports) transpiled into a folder under build/, so a plain
  * `node` child can import it without a TypeScript loader; it still finds the package root above it.
  */
 beforeAll(() => {
   mkdirSync(join(root, 'build'), { recursive: true });
   childDir = mkdtempSync(join(root, 'build', 'test-loading-'));
   mkdirSync(join(childDir, 'lib'));
-  for (const name of ['binding', 'errors', 'package-root']) {
+  for (const name of ['binding', 'errors', 'native-files', 'package-root']) {
     const source = readFileSync(join(root, 'lib', `${name}.ts`), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
@@ -118,7 +118,7 @@ describe('importing the binding in a fresh process', () => {
     const outcome = importInChild({ NODE_PEFT_LIBTORCH: fake, NODE_PEFT_BYPASS_VERSION_CHECK: undefined });
     expect(outcome.loaded).toBe(false);
     expect(outcome.name).toBe('TorchError');
-    expect(outcome.message).toContain(`LibTorch 1.13.1 found at ${fake}, but node-peft is built for 2.13.x`);
+    expect(outcome.message).toContain(`LibTorch 1.13.1 found at ${fake} (NODE_PEFT_LIBTORCH), but node-peft needs LibTorch 2.13.x`);
   });
 });
 
