@@ -9,6 +9,8 @@ import { getPeftModel, LoraConfig } from '../peft/index.js';
 import { load } from '../serialization/index.js';
 import { crossEntropy } from '../tensor/functional.js';
 import { manualSeed } from '../tensor/runtime.js';
+import type { ProcessGroup } from '../tensor/distributed.js';
+import { BYTES_PER_ELEMENT } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { DataLoader } from '../train/data-loader.js';
 import { resizeImages } from '../train/digits.js';
@@ -21,10 +23,12 @@ import type { Command } from './command.js';
 import { loadBaseModel, requireFile } from './load-model.js';
 import { readTrainConfig, type TrainConfig } from './train-config.js';
 
-const USAGE = `usage: node-peft train --config train.json [--no-progress]
+const USAGE = `usage: node-peft train --config train.json [--no-progress] [--nproc N]
   Fine-tunes the model folder train.json names with LoRA on its data (safetensors files of named tensors:
   Hugging Face input names plus 'labels'), and writes to output_dir: adapter/, metrics.jsonl, plots.html and
-  checkpoint-<step>/ folders. The format is in docs/cli.md.`;
+  checkpoint-<step>/ folders. The format is in docs/cli.md.
+  --nproc N: data-parallel over N local ranks (batch_size per rank; see docs/distributed.md). Under torchrun or
+  with RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT set, this process is one rank of such a run.`;
 
 /** Cross entropy for classifiers (logits [B, C]); next-token cross entropy for causal LMs (logits [B, S, V]). */
 export const autoLoss: LossFn = (logits, batch) => {
@@ -49,9 +53,18 @@ function resizePixels(data: Record<string, Tensor>, imageSize: number | null): R
   return data;
 }
 
+/** This process's data-parallel group when a launcher (node-peft train --nproc, torchrun) started it as a rank. */
+async function joinProcessGroup(): Promise<ProcessGroup | null> {
+  const worldSize = process.env.WORLD_SIZE;
+  if (worldSize === undefined || worldSize === '' || worldSize === '1') return null;
+  const { ProcessGroup } = await import('../tensor/distributed.js');
+  return ProcessGroup.fromEnv();
+}
+
 export async function runTrain(config: TrainConfig, progress: boolean, log: (line: string) => void): Promise<{ adapterDir: string; step: number; evalAccuracy: number | null }> {
   requireFile('train', 'data.train', config.train_data);
   if (config.eval_data) requireFile('train', 'data.eval', config.eval_data);
+  const group = await joinProcessGroup();
   const base = await loadBaseModel('train', config.model);
   if (config.image_size !== null) {
     if (!(base instanceof ViTForImageClassification)) throw new UsageError(`train: image_size applies to ViT models only, not ${base.architecture}`);
@@ -65,22 +78,32 @@ export async function runTrain(config: TrainConfig, progress: boolean, log: (lin
   try {
     const scheduler = scheduleFor(config, optimizer);
     const [trainable, all] = peft.getNbTrainableParameters();
-    log(`training ${trainable.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} parameters for ${config.steps} steps`);
+    if (group === null || group.rank === 0) {
+      const gradientBytes = peft.namedParameters().reduce((sum, [, p]) => sum + (p.requiresGrad ? p.numel() * BYTES_PER_ELEMENT[p.dtype] : 0), 0);
+      const ranks = group ? ` on ${group.worldSize} ranks (global batch ${config.batch_size * group.worldSize}; ` +
+        `${(gradientBytes / 2 ** 20).toFixed(2)} MiB of gradients all-reduced per step)` : '';
+      log(`training ${trainable.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} parameters for ${config.steps} steps${ranks}`);
+    }
     const metricsPath = join(config.output_dir, 'metrics.jsonl');
     const result = train({
       model: peft, optimizer, scheduler, loss: autoLoss, steps: config.steps,
-      data: new DataLoader(trainData, { batchSize: config.batch_size, seed: config.seed }),
+      data: new DataLoader(trainData, { batchSize: config.batch_size, seed: config.seed, rank: group?.rank, worldSize: group?.worldSize }),
+      processGroup: group,
       evalData: evalData ? new DataLoader(evalData, { batchSize: config.batch_size, shuffle: false }) : null,
       evalEvery: config.eval_every ?? config.steps, gradientAccumulationSteps: config.gradient_accumulation_steps,
       maxGradNorm: config.max_grad_norm, seed: config.seed, logEvery: config.log_every, metrics: metricsPath,
       outputDir: config.output_dir, checkpointEvery: config.checkpoint_every ?? config.steps, resume: config.resume, progress,
     });
-    if (result.resumedFrom) log(`resumed from ${result.resumedFrom}`);
     const adapterDir = join(config.output_dir, 'adapter');
-    await peft.savePretrained(adapterDir);
-    writePlots(join(config.output_dir, 'plots.html'), `node-peft train: ${config.model}`, chartsFromMetrics(readMetrics(metricsPath)));
+    if (group === null || group.rank === 0) {
+      if (result.resumedFrom) log(`resumed from ${result.resumedFrom}`);
+      await peft.savePretrained(adapterDir);
+      writePlots(join(config.output_dir, 'plots.html'), `node-peft train: ${config.model}`, chartsFromMetrics(readMetrics(metricsPath)));
+    }
+    group?.barrier();
     return { adapterDir, step: result.step, evalAccuracy: result.eval ? result.eval.accuracy : null };
   } finally {
+    group?.destroy();
     optimizer.dispose();
     for (const t of [...Object.values(trainData), ...Object.values(evalData ?? {})]) t.dispose();
     peft.dispose();
@@ -92,8 +115,14 @@ export const trainCommand: Command = {
   usage: USAGE,
   async run(argv, io) {
     const { values } = parseCommandArgs('train', argv, { config: { type: 'string' }, 'no-progress': { type: 'boolean' }, nproc: { type: 'string' } });
-    if (values.nproc !== undefined && values.nproc !== '1') throw new UsageError('train: --nproc > 1 (data-parallel training) is not available in this build');
+    const nproc = values.nproc === undefined ? 1 : Number(values.nproc);
+    if (!Number.isInteger(nproc) || nproc < 1) throw new UsageError(`train: --nproc must be a positive integer, got ${values.nproc}`);
     const config = readTrainConfig(requireString('train', values, 'config'));
+    if (nproc > 1) {
+      const { launch } = await import('./launch.js');
+      const rankArgv = argv.filter((a, i) => a !== '--nproc' && argv[i - 1] !== '--nproc' && !a.startsWith('--nproc='));
+      return launch({ nproc, argv: ['train', ...rankArgv], err: io.err });
+    }
     const result = await runTrain(config, values['no-progress'] !== true, io.out);
     if (result.evalAccuracy !== null && !Number.isNaN(result.evalAccuracy)) io.out(`eval accuracy: ${(result.evalAccuracy * 100).toFixed(2)}%`);
     io.out(`adapter saved to ${result.adapterDir} after ${result.step} steps; metrics and plots in ${config.output_dir}`);

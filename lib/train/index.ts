@@ -1,6 +1,7 @@
 // The `train` namespace: the training loop, data loading, evaluation, checkpoints, progress, metrics, plots.
 export { train, type TrainOptions, type TrainResult } from './trainer.js';
-export { DataLoader, type Batch, type DataLoaderOptions, type LoaderPosition } from './data-loader.js';
+export { DataParallel, type DataParallelGroup } from './data-parallel.js';
+export { DataLoader, shardOf, type Batch, type DataLoaderOptions, type LoaderPosition } from './data-loader.js';
 export { evaluate, defaultLoss, defaultInputs, type EvaluateOptions, type EvaluateResult } from './evaluate.js';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint, listCheckpoints, readTrainerState, trainableParameters, type TrainerState } from './checkpoint.js';
 export { ProgressBar, formatDuration, type ProgressOptions, type ProgressStream, type ProgressUpdate } from './progress.js';
