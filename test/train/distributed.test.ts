@@ -79,7 +79,7 @@ describe.runIf(distributedAvailable())('data-parallel training over Gloo', () =>
     const two = await parallel.exit;
     expect(two.stderr).toBe('');
     expect(two.code).toBe(0);
-    expect(two.stdout).toContain('on 2 ranks (global batch 4)');
+    expect(two.stdout).toMatch(/on 2 ranks \(global batch 4; 0\.\d+ MiB of gradients all-reduced per step\)/);
 
     const a = loadSync(join(dir, 'single', 'adapter', 'adapter_model.safetensors'));
     const b = loadSync(join(dir, 'ddp', 'adapter', 'adapter_model.safetensors'));
