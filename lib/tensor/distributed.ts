@@ -4,6 +4,7 @@
 import { hostname as osHostname } from 'node:os';
 import { N, type Handle } from '../binding.js';
 import { TorchError } from '../errors.js';
+import { isFloating } from './dtype.js';
 import { Tensor } from './tensor.js';
 
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min' | 'product';
@@ -108,6 +109,8 @@ export class ProcessGroup {
   /** Reduces the tensors across ranks in place (CPU tensors; bucketed, one collective per bucket). */
   allReduce(tensors: readonly Tensor[], op: ReduceOp = 'sum'): void {
     if (tensors.length === 0) return;
+    const integral = op === 'avg' ? tensors.findIndex((t) => !isFloating(t.dtype)) : -1;
+    if (integral >= 0) throw new TorchError(`allReduce: 'avg' needs floating-point tensors; tensor ${integral} is ${tensors[integral].dtype}`);
     // Gloo has no AVG: divide first, then sum (DDP's order, so rounding matches it).
     const [nativeOp, divisor] = op === 'avg' ? ['sum', this.worldSize] : [op, 1];
     N.distAllReduce(this.#handle, tensors.map((t) => t.handle), nativeOp, divisor, BUCKET_BYTES, this.timeoutMs);

@@ -70,6 +70,30 @@ describe.runIf(distributedAvailable())('data-parallel training over Gloo', () =>
     ids.dispose();
   });
 
+  test('process-group collectives across 2 processes, and clear errors for misuse', async () => {
+    const port = await freePort();
+    const script = resolve('test/fixtures/distributed/collectives.mjs');
+    const ranks = [0, 1].map((rank) => {
+      const env = { ...process.env, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), NODE_PEFT_THREADS: '1' };
+      const child = spawn(process.execPath, [script], { env, stdio: 'pipe' });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      return new Promise<Record<string, unknown>>((done) => child.once('exit', () => done(JSON.parse(stdout) as Record<string, unknown>)));
+    });
+    const results = await Promise.all(ranks);
+    for (const out of results) {
+      expect(out.sum).toEqual([[3, 30], [11]]); // float32 and int64 in separate buckets
+      expect(out.avg).toEqual([3, -0.5]);
+      expect(out.avgOfIntegers).toBe("allReduce: 'avg' needs floating-point tensors; tensor 0 is int64");
+      expect(out.max).toEqual([1, 0]);
+      expect(out.broadcast).toEqual([[8, 8, 8], [8, 8, 8]]);
+      expect(out.gather).toEqual([[0, 0], [1, 1]]);
+      expect(out.afterDestroy).toBe('ProcessGroup was used after destroy()');
+    }
+    expect(() => torch.distributed.ProcessGroup.init({ rank: 2, worldSize: 2 })).toThrow('ProcessGroup: rank: expected an integer in 0..1, got 2');
+    expect(() => torch.distributed.ProcessGroup.fromEnv({})).toThrow(/RANK is not set/);
+  });
+
   test('2 ranks with batch_size B end with the adapter of 1 process with batch_size 2B', async () => {
     const single = start(['train', '--config', writeConfig('single.json', { output_dir: 'single', steps: 6, batch_size: 4 }), '--no-progress']);
     const one = await single.exit;
