@@ -27,6 +27,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   np::RegisterLoraGrouped(env, exports);
   np::RegisterLoraCuda(env, exports);
   np::RegisterFused(env, exports);
+  np::RegisterDistributed(env, exports);
   return exports;
 }
 

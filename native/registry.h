@@ -17,4 +17,5 @@ void RegisterLoraGrouped(Napi::Env env, Napi::Object exports);
 void RegisterLoraCuda(Napi::Env env, Napi::Object exports);
 void RegisterCpuCache(Napi::Env env, Napi::Object exports);
 void RegisterFused(Napi::Env env, Napi::Object exports);
+void RegisterDistributed(Napi::Env env, Napi::Object exports);
 }  // namespace np

@@ -90,9 +90,30 @@ function libtorchForBuilding() {
 
 // (Other private-venv installs, e.g. Python packages for interop tests, belong after the torch step above.)
 
+// Data-parallel training compiles against the gloo headers (LibTorch does not ship them). On Debian/Ubuntu as root
+// they are installed from the distribution (libgloo-dev); elsewhere the build leaves data parallelism out and says so.
+const GLOO_HEADER = '/usr/include/gloo/config.h';
+
+function ensureGlooHeaders() {
+  if (existsSync(GLOO_HEADER) || process.platform !== 'linux' || process.env.NODE_PEFT_NO_APT === '1') return;
+  const aptGet = spawnSync('sh', ['-c', 'command -v apt-get'], { encoding: 'utf8' }).stdout.trim();
+  if (!aptGet || process.getuid?.() !== 0) {
+    log('gloo headers not found: data-parallel training (train --nproc) is left out of this build; ' +
+      'install libgloo-dev (Debian/Ubuntu) and rebuild to have it');
+    return;
+  }
+  log('installing the gloo headers (apt-get install libgloo-dev) for data-parallel training');
+  const install = () => spawnSync(aptGet, ['install', '-y', '-qq', '--no-install-recommends', 'libgloo-dev'], { stdio: 'ignore' }).status === 0;
+  if (!install()) {
+    spawnSync(aptGet, ['update', '-qq'], { stdio: 'ignore' });
+    if (!install()) log('apt-get install libgloo-dev failed: data-parallel training is left out of this build');
+  }
+}
+
 function buildAddon(torch) {
+  ensureGlooHeaders();
   const { root: torchRoot, libDir, version, cuda, source } = torch;
-  const inputs = hashOf(['native', 'CMakeLists.txt'], JSON.stringify({ root: torchRoot, libDir, version, cuda, source }));
+  const inputs = hashOf(['native', 'CMakeLists.txt'], JSON.stringify({ root: torchRoot, libDir, version, cuda, source, gloo: existsSync(GLOO_HEADER) }));
   const addon = join(root, 'build', 'Release', 'node_peft.node');
   if (existsSync(addon) && stampMatches('addon', inputs)) return;
   buildFromSource({ root, torch, log, quiet });

@@ -14,3 +14,4 @@ export { scope, keep } from './scope.js';
 export { manualSeed, getNumThreads, setNumThreads, versions, nativeInfo, cuda } from './runtime.js';
 export { cpuCacheStats, emptyCpuCache, type CpuCacheStats } from './cpu-cache.js';
 export * as F from './functional.js';
+export * as distributed from './distributed-index.js';

@@ -16,6 +16,9 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Drop the last batch of an epoch when it is smaller than batchSize (default false). */
   dropLast?: boolean;
+  /** Data-parallel shard: this rank takes rows rank, rank+W, rank+2W, … of each epoch's order (default 0 of 1). */
+  rank?: number;
+  worldSize?: number;
 }
 
 /** Where a loader is: the next batch it gives is batch `batch` of epoch `epoch`. */
@@ -30,6 +33,9 @@ export interface BatchLoader {
   inOrder(): Iterable<Batch>;
   readonly position: LoaderPosition;
   seek(position: LoaderPosition): void;
+  /** The data-parallel shard this loader gives (absent: all the data, as rank 0 of 1). */
+  readonly rank?: number;
+  readonly worldSize?: number;
 }
 
 export class DataLoader implements BatchLoader {
@@ -37,7 +43,12 @@ export class DataLoader implements BatchLoader {
   readonly shuffle: boolean;
   readonly seed: number;
   readonly dropLast: boolean;
+  /** Rows in the data (all ranks together). */
   readonly size: number;
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Rows this rank takes per epoch (DistributedSampler's num_samples: the order is padded to a multiple of W). */
+  readonly shardSize: number;
   readonly #data: Batch;
   #epoch = 0;
   #batch = 0;
@@ -63,14 +74,20 @@ export class DataLoader implements BatchLoader {
     this.shuffle = options.shuffle ?? true;
     this.seed = options.seed ?? 0;
     this.dropLast = options.dropLast ?? false;
-    if (this.dropLast && size < this.batchSize) {
+    this.worldSize = options.worldSize ?? 1;
+    this.rank = options.rank ?? 0;
+    if (!Number.isInteger(this.worldSize) || this.worldSize < 1 || !Number.isInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize) {
+      throw new TorchError(`DataLoader: expected 0 <= rank < worldSize, got rank ${options.rank} of ${options.worldSize}`);
+    }
+    this.shardSize = Math.ceil(size / this.worldSize);
+    if (this.dropLast && this.shardSize < this.batchSize) {
       throw new TorchError(`DataLoader: dropLast with batchSize ${this.batchSize} leaves no batch from ${size} rows`);
     }
   }
 
   /** Batches per epoch. */
   get batchesPerEpoch(): number {
-    return this.dropLast ? Math.floor(this.size / this.batchSize) : Math.ceil(this.size / this.batchSize);
+    return this.dropLast ? Math.floor(this.shardSize / this.batchSize) : Math.ceil(this.shardSize / this.batchSize);
   }
 
   get position(): LoaderPosition {
@@ -90,7 +107,8 @@ export class DataLoader implements BatchLoader {
 
   #rowsOfEpoch(): number[] {
     if (this.#order === null) {
-      this.#order = this.shuffle ? seededPermutation(this.size, epochSeed(this.seed, this.#epoch)) : Array.from({ length: this.size }, (_, i) => i);
+      const order = this.shuffle ? seededPermutation(this.size, epochSeed(this.seed, this.#epoch)) : Array.from({ length: this.size }, (_, i) => i);
+      this.#order = shardOf(order, this.rank, this.worldSize);
     }
     return this.#order;
   }
@@ -124,4 +142,18 @@ export class DataLoader implements BatchLoader {
       return out;
     });
   }
+}
+
+/**
+ * Rank `rank`'s rows of an epoch's order, as torch's DistributedSampler (drop_last=False): the order is padded
+ * with its own head to a multiple of W, and rank r takes positions r, r+W, r+2W, ….
+ */
+export function shardOf(order: readonly number[], rank: number, worldSize: number): number[] {
+  if (worldSize === 1) return [...order];
+  const total = Math.ceil(order.length / worldSize) * worldSize;
+  const padded = [...order];
+  while (padded.length < total) padded.push(...order.slice(0, total - padded.length));
+  const out: number[] = [];
+  for (let i = rank; i < total; i += worldSize) out.push(padded[i]);
+  return out;
 }

@@ -1,6 +1,7 @@
 // The `train` namespace: the training loop, data loading, evaluation, checkpoints, progress, metrics, plots.
 export { train, type TrainOptions, type TrainResult } from './trainer.js';
-export { DataLoader, type Batch, type BatchLoader, type DataLoaderOptions, type LoaderPosition } from './data-loader.js';
+export { DataParallel, type DataParallelGroup } from './data-parallel.js';
+export { DataLoader, shardOf, type Batch, type BatchLoader, type DataLoaderOptions, type LoaderPosition } from './data-loader.js';
 export { DecodedImageCache, ImageDataLoader, type ImageLoaderOptions } from './image-loader.js';
 export { indexImageFolder, readImageJsonl, loadImageDataset, labelsFromNames, modelLabels, IMAGE_EXTENSIONS, type ImageDataset, type ImageExample, type LabelMaps } from './image-data.js';
 export type { AugmentOptions } from './augment.js';

@@ -7,6 +7,7 @@ import { manualSeed } from '../tensor/runtime.js';
 import { scope } from '../tensor/scope.js';
 import { latestCheckpoint, loadCheckpoint, prepareOutputDir, saveCheckpoint, trainableParameters } from './checkpoint.js';
 import type { BatchLoader } from './data-loader.js';
+import { DataParallel, type DataParallelGroup } from './data-parallel.js';
 import { defaultInputs, defaultLoss, evaluate, LABELS, type EvaluateResult } from './evaluate.js';
 import { MetricsLog, type MetricsRecord } from './metrics.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
@@ -49,6 +50,12 @@ export interface TrainOptions {
   /** Called after each optimizer step with its mean loss. */
   onStep?: (step: number, loss: number) => void;
   onEval?: (step: number, result: EvaluateResult) => void;
+  /**
+   * Data-parallel training over this process group: the loader must be this rank's shard (DataLoader rank/worldSize);
+   * trainable parameters start from rank 0's values, gradients are averaged across ranks before clipping (so the
+   * global norm is clipped), and only rank 0 writes checkpoints, metrics, progress and evaluates.
+   */
+  processGroup?: DataParallelGroup | null;
 }
 
 export interface TrainResult {
@@ -92,6 +99,11 @@ export function train(options: TrainOptions): TrainResult {
   const inputsOf = options.inputs ?? defaultInputs(labelKey);
   const trainable = trainableParameters(model);
   if (trainable.length === 0) throw new TorchError('train: the model has no trainable parameters (none requires grad)');
+  const parallel = options.processGroup ? new DataParallel(options.processGroup, trainable.map(([, p]) => p)) : null;
+  if (parallel && ((data.worldSize ?? 1) !== parallel.worldSize || (data.rank ?? 0) !== parallel.rank)) {
+    throw new TorchError(`train: the data loader is shard ${data.rank ?? 0} of ${data.worldSize ?? 1}, but this process is rank ${parallel.rank} of ${parallel.worldSize}`);
+  }
+  const isMain = parallel?.isMain ?? true;
 
   if (options.outputDir) prepareOutputDir(options.outputDir, { resume: Boolean(options.resume), overwrite: options.overwriteOutputDir === true });
   let resumedFrom: string | null = null;
@@ -106,9 +118,10 @@ export function train(options: TrainOptions): TrainResult {
     step = state.step;
     data.seek(state.loader);
   }
-  const metrics = openMetrics(options.metrics, resumedFrom !== null);
+  parallel?.syncParameters();
+  const metrics = isMain ? openMetrics(options.metrics, resumedFrom !== null) : null;
   if (metrics && resumedFrom) metrics.truncateAfter(step);
-  const progress = options.progress === false ? null
+  const progress = options.progress === false || !isMain ? null
     : new ProgressBar({ total: steps, label: options.progressLabel, stream: options.progress === true || options.progress === undefined ? undefined : options.progress });
 
   const losses: { step: number; loss: number }[] = [];
@@ -127,7 +140,7 @@ export function train(options: TrainOptions): TrainResult {
     for (let micro = 0; micro < accumulation; micro++) {
       stepLoss += scope(() => {
         const batch = data.next();
-        samples += batch[Object.keys(batch)[0]].shape[0];
+        samples += batch[Object.keys(batch)[0]].shape[0] * (parallel?.worldSize ?? 1);
         const loss = lossFn(model.forward(inputsOf(batch)).logits, batch);
         const value = loss.item();
         if (!Number.isFinite(value)) throw new TorchError(`train: the loss is ${value} at step ${step + 1}`);
@@ -136,6 +149,10 @@ export function train(options: TrainOptions): TrainResult {
       });
     }
     stepLoss /= accumulation;
+    if (parallel) {
+      parallel.averageGradients();
+      stepLoss = parallel.mean(stepLoss);
+    }
     const gradNorm = options.maxGradNorm ? clipGradNorm(trainable.map(([, p]) => p), options.maxGradNorm) : null;
     const lr = scheduler?.getLastLr?.()[0];
     optimizer.step();
@@ -155,13 +172,13 @@ export function train(options: TrainOptions): TrainResult {
       log(record);
       [windowLoss, windowSteps] = [0, 0];
     }
-    if (options.evalData && (step % evalEvery === 0 || step === steps)) {
+    if (isMain && options.evalData && (step % evalEvery === 0 || step === steps)) {
       lastEval = evaluate(model, options.evalData, { loss: lossFn, inputs: inputsOf, labelKey });
       log({ step, split: 'eval', loss: lastEval.loss, accuracy: lastEval.accuracy });
       progress?.log(`eval at step ${step}: loss ${lastEval.loss.toFixed(4)}, accuracy ${(lastEval.accuracy * 100).toFixed(2)}%`);
       options.onEval?.(step, lastEval);
     }
-    if (options.outputDir && (step % checkpointEvery === 0 || step === steps)) {
+    if (isMain && options.outputDir && (step % checkpointEvery === 0 || step === steps)) {
       saveCheckpoint(options.outputDir, { model, optimizer, scheduler }, { step, loader: data.position }, options.keepCheckpoints);
     }
     progress?.update({ step, loss: stepLoss, done: samples, extra: lr !== undefined ? { lr: lr.toExponential(2) } : {} });

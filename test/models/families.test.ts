@@ -45,7 +45,7 @@ const logitsOf = (model: unknown, inputs: Inputs): Tensor => torch.noGrad(() => 
 const rows = (t: Tensor): number[][] => t.toList() as number[][];
 
 const greedy = (model: unknown, prompts: Inputs, useCache = true): Tensor =>
-  models.generate(model as models.CausalLM, prompts, { max_new_tokens: 12, pad_token_id: 0, use_cache: useCache });
+  models.generate(model as models.CausalLM, prompts, { maxNewTokens: 12, padTokenId: 0, useCache });
 
 describe.each(FAMILIES)('%s', (name) => {
   it('loads as the transformers class and reproduces its logits (fp32, left padding, past the sliding window)', async () => {

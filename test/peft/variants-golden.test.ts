@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { models, PeftModel, safetensors, torch, type Tensor } from '../../lib/index.js';
 import type { CombinationType } from '../../lib/peft/weighted-adapter.js';
-import { generate, type CausalLM } from '../../lib/models/generation.js';
+import type { CausalLM } from '../../lib/models/generation.js';
+import { generate } from '../../lib/models/text-generation.js';
 import { FIXTURES } from './golden.js';
 
 const TOLERANCE = 1e-4;
@@ -65,10 +66,10 @@ describe('aLoRA (alora_invocation_tokens)', () => {
     const { peft, inputs, expected, manifest } = await loadCase('alora');
     const { rows, max_new_tokens } = manifest.generate!;
     const prompt = inputs.input_ids.indexSelect(0, torch.tensor(rows, { dtype: 'int64' }));
-    const out = generate(peft as unknown as CausalLM, { input_ids: prompt }, { max_new_tokens, pad_token_id: 0 });
+    const out = generate(peft as unknown as CausalLM, { input_ids: prompt }, { maxNewTokens: max_new_tokens, padTokenId: 0 });
     expect(ids(out)).toEqual(ids(expected.generated));
     expect(ids(expected.generated)).not.toEqual(ids(expected.generated_base));
-    const uncached = generate(peft as unknown as CausalLM, { input_ids: prompt }, { max_new_tokens, pad_token_id: 0, use_cache: false });
+    const uncached = generate(peft as unknown as CausalLM, { input_ids: prompt }, { maxNewTokens: max_new_tokens, padTokenId: 0, useCache: false });
     expect(ids(uncached)).toEqual(ids(expected.generated));
   });
 
