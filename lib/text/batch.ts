@@ -16,6 +16,8 @@ export interface BatchEncodeOptions {
   textPairs?: readonly string[];
   /** Also return token_type_ids (0 for the text, 1 for its pair). */
   returnTokenTypeIds?: boolean;
+  /** Encode special tokens written in the texts as plain text. */
+  splitSpecialTokens?: boolean;
 }
 
 export interface BatchEncoding {

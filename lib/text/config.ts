@@ -21,6 +21,8 @@ export interface TokenizerSettings {
   truncationSide: 'left' | 'right';
   modelMaxLength: number;
   cleanUpTokenizationSpaces: boolean;
+  /** tokenizer_config.json's split_special_tokens: special tokens written in text are not recognised. */
+  splitSpecialTokens: boolean;
   chatTemplates: Record<string, string>;
   /** The file each chat template came from (for error messages). */
   chatTemplateFiles: Record<string, string>;
@@ -122,6 +124,7 @@ export function readTokenizerSettings(dir: string): TokenizerSettings {
     truncationSide: side(config.truncation_side, 'right', configPath, 'truncation_side'),
     modelMaxLength: typeof maxLength === 'number' && maxLength > 0 ? maxLength : 1e30,
     cleanUpTokenizationSpaces: config.clean_up_tokenization_spaces === true,
+    splitSpecialTokens: config.split_special_tokens === true,
     chatTemplates: templates.templates,
     chatTemplateFiles: templates.files,
   };

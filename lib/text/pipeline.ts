@@ -58,6 +58,8 @@ export interface PipelineEncoding {
 
 export interface EncodeParts {
   pair?: string;
+  /** Special tokens written in the text are encoded as text (transformers' split_special_tokens). */
+  splitSpecialTokens?: boolean;
   maxLength?: number;
   side?: 'left' | 'right';
 }
@@ -80,6 +82,9 @@ export class TokenizerPipeline {
   private readonly preTokenize;
   private readonly rawSplitter: AddedTokenSplitter;
   private readonly normalizedSplitter: AddedTokenSplitter;
+  /** The same without special tokens, for split_special_tokens (special tokens in the text encode as text). */
+  private readonly rawSplitterNoSpecial: AddedTokenSplitter;
+  private readonly normalizedSplitterNoSpecial: AddedTokenSplitter;
   private readonly addedByContent = new Map<string, AddedTokenSpec>();
   private readonly addedById = new Map<number, AddedTokenSpec>();
   private readonly unkId: number | undefined;
@@ -101,9 +106,13 @@ export class TokenizerPipeline {
       this.addedByContent.set(token.content, token);
       this.addedById.set(token.id, token);
     }
-    this.rawSplitter = new AddedTokenSplitter(this.addedTokens.filter((t) => !t.normalized || this.library.normalizer === null));
-    const normalizedTokens = this.addedTokens.filter((t) => t.normalized && this.library.normalizer !== null);
-    this.normalizedSplitter = new AddedTokenSplitter(normalizedTokens.map((t) => ({ ...t, content: this.normalize(t.content) })));
+    const rawTokens = this.addedTokens.filter((t) => !t.normalized || this.library.normalizer === null);
+    const normalizedTokens = this.addedTokens.filter((t) => t.normalized && this.library.normalizer !== null)
+      .map((t) => ({ ...t, content: this.normalize(t.content) }));
+    this.rawSplitter = new AddedTokenSplitter(rawTokens);
+    this.normalizedSplitter = new AddedTokenSplitter(normalizedTokens);
+    this.rawSplitterNoSpecial = new AddedTokenSplitter(rawTokens.filter((t) => !t.special));
+    this.normalizedSplitterNoSpecial = new AddedTokenSplitter(normalizedTokens.filter((t) => !t.special));
     const unkToken = typeof model.unk_token === 'string' ? model.unk_token : undefined;
     this.unkId = model.type === 'Unigram' ? (model.unk_id as number | undefined) ?? undefined
       : unkToken === undefined ? undefined : this.library.model.tokens_to_ids.get(unkToken);
@@ -150,15 +159,17 @@ export class TokenizerPipeline {
   }
 
   /** Tokens of one text before post-processing, grouped by the span of text they came from. */
-  private tokenizeSpans(text: string): TokenSpan[] {
+  private tokenizeSpans(text: string, splitSpecialTokens = false): TokenSpan[] {
     const spans: TokenSpan[] = [];
-    for (const piece of this.rawSplitter.split(text)) {
+    const rawSplitter = splitSpecialTokens ? this.rawSplitterNoSpecial : this.rawSplitter;
+    const normalizedSplitter = splitSpecialTokens ? this.normalizedSplitterNoSpecial : this.normalizedSplitter;
+    for (const piece of rawSplitter.split(text)) {
       if (piece.token) {
         spans.push({ start: piece.start, text: piece.text, tokens: [piece.token.content], added: true });
         continue;
       }
       const normalized = this.normalize(piece.text);
-      for (const part of this.normalizedSplitter.split(normalized)) {
+      for (const part of normalizedSplitter.split(normalized)) {
         if (part.token) {
           const content = this.addedById.get(part.token.id)!.content;
           spans.push({ start: piece.start + part.start, text: part.text, tokens: [content], added: true });
@@ -173,15 +184,15 @@ export class TokenizerPipeline {
     return spans;
   }
 
-  private tokenize(text: string): string[] {
-    return this.tokenizeSpans(text).flatMap((span) => span.tokens);
+  private tokenize(text: string, splitSpecialTokens = false): string[] {
+    return this.tokenizeSpans(text, splitSpecialTokens).flatMap((span) => span.tokens);
   }
 
   /** Ids without special tokens, with each token's [start, end) character offsets in `text`. */
-  encodeWithOffsets(text: string): { ids: number[]; offsets: [number, number][] } {
+  encodeWithOffsets(text: string, splitSpecialTokens = false): { ids: number[]; offsets: [number, number][] } {
     const ids: number[] = [];
     const offsets: [number, number][] = [];
-    for (const span of this.tokenizeSpans(text)) {
+    for (const span of this.tokenizeSpans(text, splitSpecialTokens)) {
       const spanOffsets = span.added ? [[0, span.text.length] as [number, number]] : alignTokens(span.text, span.tokens, this.surface);
       span.tokens.forEach((token, i) => {
         const id = this.tokenToId(token) ?? this.unkId;
@@ -213,8 +224,8 @@ export class TokenizerPipeline {
    * added, keeping room for them (pairs: Rust's longest-first strategy).
    */
   encode(text: string, addSpecialTokens: boolean, options: EncodeParts = {}): PipelineEncoding {
-    let first = this.tokenize(text);
-    let second = options.pair === undefined ? null : this.tokenize(options.pair);
+    let first = this.tokenize(text, options.splitSpecialTokens);
+    let second = options.pair === undefined ? null : this.tokenize(options.pair, options.splitSpecialTokens);
     if (options.maxLength !== undefined) {
       const target = Math.max(0, options.maxLength - (addSpecialTokens ? this.specialCount(second !== null) : 0));
       const cut = (tokens: string[], n: number): string[] =>

@@ -14,6 +14,8 @@ export interface EncodeOptions {
   maxLength?: number;
   /** A second sequence (e.g. for sentence-pair classification). */
   textPair?: string;
+  /** Encode special tokens written in the text as plain text (default: tokenizer_config.json's split_special_tokens). */
+  splitSpecialTokens?: boolean;
 }
 
 export interface DecodeOptions {
@@ -126,6 +128,7 @@ export class PreTrainedTokenizer {
     const maxLength = options.truncation ? options.maxLength ?? this.modelMaxLength : undefined;
     const { ids, typeIds } = this.pipeline.encode(text, options.addSpecialTokens ?? true, {
       pair: options.textPair, maxLength: maxLength !== undefined && maxLength < 2 ** 31 ? maxLength : undefined, side: this.truncationSide,
+      splitSpecialTokens: options.splitSpecialTokens ?? this.settings.splitSpecialTokens,
     });
     return { ids, typeIds };
   }
@@ -166,6 +169,7 @@ export class PreTrainedTokenizer {
     }
     const rows = texts.map((text, i) => this.encodeWithTypes(text, {
       addSpecialTokens, truncation: truncation && limit !== undefined, maxLength: limit, textPair: pairs?.[i],
+      splitSpecialTokens: options.splitSpecialTokens,
     }));
     const side = options.paddingSide ?? this.paddingSide;
     const batch = padBatch(rows.map((r) => r.ids), { padding, maxLength: limit, padTokenId: this.padTokenId, side });
@@ -198,7 +202,7 @@ export class PreTrainedTokenizer {
     const { text, spans } = hasGenerationMarkers(source)
       ? renderWithGenerationSpans(this, messages, options)
       : assistantSpansByPrefix(this, messages, options);
-    const { ids, offsets } = this.pipeline.encodeWithOffsets(text);
+    const { ids, offsets } = this.pipeline.encodeWithOffsets(text, this.settings.splitSpecialTokens);
     return { input_ids: ids, assistant_masks: spansToTokenMask(offsets, spans) };
   }
 }

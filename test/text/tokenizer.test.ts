@@ -45,6 +45,17 @@ describe.each(FAMILIES)('the %s tokenizer', (family) => {
   });
 });
 
+describe('split_special_tokens', () => {
+  it('encodes special tokens written in text as text, keeping non-special added tokens', () => {
+    const tokenizer = PreTrainedTokenizer.fromDirectory(folder('qwen2'));
+    const text = '<|im_start|>user\nHi<|im_end|><tool_call>';
+    // transformers 5.17: AutoTokenizer.from_pretrained(qwen2).encode(text, split_special_tokens=True)
+    const python = [27, 91, 72, 76, 62, 82, 83, 362, 83, 91, 29, 84, 82, 259, 198, 39, 72, 27, 91, 72, 76, 62, 68, 263, 91, 29, 443];
+    expect(tokenizer.encode(text, { splitSpecialTokens: true })).toEqual(python);
+    expect(tokenizer.encode(text).slice(0, 2)).toEqual([441, 84]);
+  });
+});
+
 describe('AutoTokenizer.fromPretrained', () => {
   it('loads a local folder', async () => {
     const tokenizer = await AutoTokenizer.fromPretrained(folder('qwen2'));
