@@ -10,3 +10,4 @@ export * as models from './models/index.js';
 export * as train from './train/index.js';
 export * from './peft/index.js';
 export * from './text/index.js';
+export * as hub from './hub/index.js';

@@ -1,10 +1,24 @@
 // train.json: what `node-peft train` reads (documented in docs/cli.md). Paths are relative to the file.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { LoraConfigInit } from '../peft/index.js';
 import { UsageError } from './args.js';
 
 export type SchedulerKind = 'constant' | 'linear' | 'cosine';
+
+/** How JSONL data (text, prompt/completion or chat rows) is tokenized, as TRL's SFTTrainer does. */
+export interface TextDataConfig {
+  /** The tokenizer folder or repo (default: the model's). */
+  tokenizer: string;
+  /** Tokens kept per example, or the packed row length (default 1024, as TRL; null: no limit). */
+  max_length: number | null;
+  /** Pack examples into rows of max_length tokens (best-fit decreasing). */
+  packing: boolean;
+  /** Loss on the completion only for prompt/completion rows (default true). */
+  completion_only_loss: boolean;
+  /** Loss on assistant turns only for chat rows (default true). */
+  assistant_only_loss: boolean;
+}
 
 export interface TrainConfig {
   model: string;
@@ -12,6 +26,8 @@ export interface TrainConfig {
   lora: LoraConfigInit;
   train_data: string;
   eval_data: string | null;
+  /** Tokenization of .jsonl data files. */
+  text: TextDataConfig;
   /** ViT only: resize the model to this image size (position embeddings interpolated) before adding LoRA. */
   image_size: number | null;
   steps: number;
@@ -29,6 +45,7 @@ export interface TrainConfig {
   resume: boolean;
 }
 
+const DATA_KNOWN = new Set(['train', 'eval', 'tokenizer', 'max_length', 'packing', 'completion_only_loss', 'assistant_only_loss']);
 const KNOWN = new Set(['model', 'output_dir', 'lora', 'data', 'image_size', 'steps', 'batch_size', 'gradient_accumulation_steps', 'learning_rate',
   'weight_decay', 'lr_scheduler', 'warmup_steps', 'max_grad_norm', 'eval_every', 'checkpoint_every', 'log_every', 'seed', 'resume']);
 
@@ -50,6 +67,8 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
   if (unknown.length) throw new UsageError(`train: ${path}: unknown field(s) ${unknown.map((k) => `'${k}'`).join(', ')} (see docs/cli.md)`);
   const base = dirname(path);
   const resolvePath = (p: string): string => (isAbsolute(p) ? p : join(base, p));
+  // a Hub repo id ('org/name') stays as is unless a folder of that name sits next to train.json
+  const resolveModelOrRepo = (p: string): string => (isAbsolute(p) || existsSync(join(base, p)) || !/^[\w.-]+\/[\w.-]+$/.test(p) ? resolvePath(p) : p);
   const str = (field: string, value: unknown = json[field]): string => (typeof value === 'string' && value !== '' ? value : fail(path, field, 'a non-empty string', value));
   const int = (field: string, fallback: number | null, min = 1): number | null => {
     const v = json[field] ?? fallback;
@@ -66,6 +85,16 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
   const data = json.data;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) fail(path, 'data', 'an object { "train": FILE, "eval"?: FILE }', data);
   const dataJson = data as Json;
+  const unknownData = Object.keys(dataJson).filter((k) => !DATA_KNOWN.has(k));
+  if (unknownData.length) throw new UsageError(`train: ${path}: unknown field(s) in 'data': ${unknownData.map((k) => `'${k}'`).join(', ')} (see docs/cli.md)`);
+  const flag = (field: string, fallback: boolean): boolean => {
+    const v = dataJson[field] ?? fallback;
+    return typeof v === 'boolean' ? v : fail(path, `data.${field}`, 'true or false', v);
+  };
+  const maxLength = dataJson.max_length === undefined ? 1024 : dataJson.max_length;
+  if (maxLength !== null && !(typeof maxLength === 'number' && Number.isInteger(maxLength) && maxLength >= 2)) fail(path, 'data.max_length', 'an integer >= 2 or null', maxLength);
+  const packing = flag('packing', false);
+  if (packing && maxLength === null) fail(path, 'data.max_length', 'an integer when packing', maxLength);
   const scheduler = json.lr_scheduler ?? 'constant';
   if (scheduler !== 'constant' && scheduler !== 'linear' && scheduler !== 'cosine') fail(path, 'lr_scheduler', "'constant', 'linear' or 'cosine'", scheduler);
   const resume = json.resume ?? false;
@@ -76,6 +105,13 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
     lora: lora as LoraConfigInit,
     train_data: resolvePath(str('data.train', dataJson.train)),
     eval_data: dataJson.eval === undefined || dataJson.eval === null ? null : resolvePath(str('data.eval', dataJson.eval)),
+    text: {
+      tokenizer: dataJson.tokenizer === undefined ? resolvePath(str('model')) : resolveModelOrRepo(str('data.tokenizer', dataJson.tokenizer)),
+      max_length: maxLength as number | null,
+      packing,
+      completion_only_loss: flag('completion_only_loss', true),
+      assistant_only_loss: flag('assistant_only_loss', true),
+    },
     image_size: int('image_size', null),
     steps: int('steps', null) ?? fail(path, 'steps', 'an integer >= 1', json.steps),
     batch_size: int('batch_size', 8) as number,

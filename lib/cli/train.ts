@@ -6,7 +6,6 @@ import { causalLmLoss } from '../models/losses.js';
 import { ViTForImageClassification } from '../models/index.js';
 import { AdamW, getConstantScheduleWithWarmup, getCosineScheduleWithWarmup, getLinearScheduleWithWarmup } from '../optim/index.js';
 import { getPeftModel, LoraConfig } from '../peft/index.js';
-import { load } from '../serialization/index.js';
 import { crossEntropy } from '../tensor/functional.js';
 import { manualSeed } from '../tensor/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -20,10 +19,12 @@ import { parseCommandArgs, requireString, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { loadBaseModel, requireFile } from './load-model.js';
 import { readTrainConfig, type TrainConfig } from './train-config.js';
+import { TrainDataLoader } from './train-data.js';
 
 const USAGE = `usage: node-peft train --config train.json [--no-progress]
   Fine-tunes the model folder train.json names with LoRA on its data (safetensors files of named tensors:
-  Hugging Face input names plus 'labels'), and writes to output_dir: adapter/, metrics.jsonl, plots.html and
+  Hugging Face input names plus 'labels'; or JSONL rows {"text"}, {"prompt","completion"} or {"messages"},
+  tokenized with the model's tokenizer, loss masked as TRL's SFTTrainer does), and writes to output_dir: adapter/, metrics.jsonl, plots.html and
   checkpoint-<step>/ folders. The format is in docs/cli.md.`;
 
 /** Cross entropy for classifiers (logits [B, C]); next-token cross entropy for causal LMs (logits [B, S, V]). */
@@ -59,8 +60,9 @@ export async function runTrain(config: TrainConfig, progress: boolean, log: (lin
   }
   manualSeed(config.seed);
   const peft = getPeftModel(base, new LoraConfig(config.lora));
-  const trainData = resizePixels(await load(config.train_data), config.image_size);
-  const evalData = config.eval_data ? resizePixels(await load(config.eval_data), config.image_size) : null;
+  const data = new TrainDataLoader(config.text);
+  const trainData = resizePixels(await data.load(config.train_data), config.image_size);
+  const evalData = config.eval_data ? resizePixels(await data.load(config.eval_data), config.image_size) : null;
   const optimizer = new AdamW(peft.namedParameters().filter(([, p]) => p.requiresGrad), { lr: config.learning_rate, weightDecay: config.weight_decay });
   try {
     const scheduler = scheduleFor(config, optimizer);

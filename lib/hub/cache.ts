@@ -1,19 +1,23 @@
 // Python's Hugging Face cache layout (huggingface_hub): <cache>/models--org--name/{blobs,refs,snapshots/<commit>}.
 // Files Python downloaded are found here, and files node-peft downloads are where Python looks.
-import { getHFHubCachePath, getRepoFolderName } from '@huggingface/hub';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 
+// @huggingface/hub takes ~0.2 s to import; only code that touches the Hub pays for it.
+const hubLibrary = (): Promise<typeof import('@huggingface/hub')> => import('@huggingface/hub');
+
 /** HF_HUB_CACHE, else HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub. */
-export function hubCacheDir(): string {
-  return getHFHubCachePath();
+export async function hubCacheDir(): Promise<string> {
+  return (await hubLibrary()).getHFHubCachePath();
 }
 
-export function repoCacheDir(repoId: string, cacheDir = hubCacheDir()): string {
-  return join(cacheDir, getRepoFolderName({ type: 'model', name: repoId }));
+/** <cache>/models--org--name */
+export async function repoCacheDir(repoId: string, cacheDir?: string): Promise<string> {
+  const library = await hubLibrary();
+  return join(cacheDir ?? library.getHFHubCachePath(), library.getRepoFolderName({ type: 'model', name: repoId }));
 }
 
 /** The commit a revision points to in the cache (a commit hash is its own answer). */

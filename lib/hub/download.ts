@@ -60,7 +60,7 @@ async function fetchBlob(meta: FileMetadata, blob: string, path: string, onProgr
  */
 export async function hubDownload(repoId: string, path: string, options: HubDownloadOptions & { optional?: boolean } = {}): Promise<string | undefined> {
   const revision = options.revision ?? 'main';
-  const storage = repoCacheDir(repoId, options.cacheDir);
+  const storage = await repoCacheDir(repoId, options.cacheDir);
   const cached = lookupCached(storage, revision, path);
   const fromCache = (reason: string): string | undefined => {
     if (cached.kind === 'file') return cached.path;

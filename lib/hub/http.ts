@@ -1,9 +1,9 @@
 // The Hub's HTTP protocol as huggingface_hub speaks it: HEAD resolve/<revision>/<file> (following only relative
 // redirects) for X-Repo-Commit, ETag / X-Linked-Etag and size; then GET the bytes (following the CDN redirect).
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HubError } from '../errors.js';
-import { hubCacheDir } from './cache.js';
 
 export interface FileMetadata {
   commit: string;
@@ -24,7 +24,8 @@ export function hubEndpoint(): string {
 /** HF_TOKEN, else the token file huggingface-cli login writes (HF_TOKEN_PATH, else HF_HOME/token). */
 export function hubToken(): string | undefined {
   if (process.env.HF_TOKEN) return process.env.HF_TOKEN;
-  const path = process.env.HF_TOKEN_PATH ?? join(hubCacheDir(), '..', 'token');
+  const home = process.env.HF_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface');
+  const path = process.env.HF_TOKEN_PATH ?? join(home, 'token');
   return existsSync(path) ? readFileSync(path, 'utf8').trim() || undefined : undefined;
 }
 

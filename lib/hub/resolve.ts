@@ -1,6 +1,6 @@
 // 'org/name' -> a local snapshot folder (snapshots/<commit>/) holding the files a loader needs.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { HubError } from '../errors.js';
 import { hubDownload, type HubDownloadOptions } from './download.js';
 
@@ -13,8 +13,13 @@ export interface ResolveOptions extends HubDownloadOptions {
 
 const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
 
+/**
+ * Folders pass through: existing ones, and anything that can only be a path (absolute, ./ or ../, more than one
+ * slash), so the loader reports the missing file itself.
+ */
 export function isLocalDir(path: string): boolean {
-  return existsSync(path) && statSync(path).isDirectory();
+  if (existsSync(path) && statSync(path).isDirectory()) return true;
+  return isAbsolute(path) || path.startsWith('.') || path.includes('\\') || path.split('/').length > 2;
 }
 
 function checkRepoId(dirOrRepo: string): void {

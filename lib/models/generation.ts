@@ -33,10 +33,10 @@ export interface GenerationOptions extends SamplingOptions {
 
 export interface ResolvedGeneration {
   maxNewTokens: number;
-  eos: ReadonlySet<number>;
-  pad: number;
-  useCache: boolean;
-  sampling: Sampling;
+  readonly eos: ReadonlySet<number>;
+  readonly pad: number;
+  readonly useCache: boolean;
+  readonly sampling: Sampling;
 }
 
 export function resolveGeneration(o: GenerationOptions, where = 'generate'): ResolvedGeneration {

@@ -91,6 +91,14 @@ class RowText {
   }
 }
 
+/** The model's position limit (max_position_embeddings / n_positions), looking through a PeftModel; null if unknown. */
+function positionLimit(model: CausalLM): number | null {
+  type WithConfig = { config?: { max_position_embeddings?: unknown; n_positions?: unknown }; model?: WithConfig };
+  const config = (model as WithConfig).config ?? (model as WithConfig).model?.config;
+  const limit = config?.max_position_embeddings ?? config?.n_positions;
+  return typeof limit === 'number' && limit > 0 ? limit : null;
+}
+
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Per step, each row's new text ('' when none); yields to the event loop between steps. */
@@ -104,6 +112,10 @@ async function* textSteps(model: CausalLM, prompts: readonly Prompt[], options: 
   const encoded = prompts.map((p) => encodePrompt(tokenizer, p, options.addSpecialTokens ?? true));
   const empty = encoded.findIndex((ids) => ids.length === 0);
   if (empty >= 0) throw new TorchError(`generate: prompt ${empty} encodes to no tokens`);
+  const limit = positionLimit(model);
+  const longest = Math.max(...encoded.map((ids) => ids.length));
+  if (limit !== null && longest >= limit) throw new TorchError(`generate: a prompt of ${longest} tokens leaves no room within the model's ${limit} positions`);
+  if (limit !== null) resolved.maxNewTokens = Math.min(resolved.maxNewTokens, limit - longest); // as far as the model reaches
   const rows = encoded.map((ids) => new RowText(tokenizer, ids, stops, options.skipSpecialTokens ?? true));
   const padId = options.padTokenId ?? tokenizer.padTokenId ?? [...resolved.eos][0] ?? 0;
   const batch = leftPad(encoded, padId);

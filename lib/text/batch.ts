@@ -12,16 +12,18 @@ export interface BatchEncodeOptions {
   addSpecialTokens?: boolean;
   /** Overrides the tokenizer's configured side for this call. */
   paddingSide?: 'left' | 'right';
+  /** Second sequences, one per text (sentence pairs). */
+  textPairs?: readonly string[];
+  /** Also return token_type_ids (0 for the text, 1 for its pair). */
+  returnTokenTypeIds?: boolean;
+  /** Encode special tokens written in the texts as plain text. */
+  splitSpecialTokens?: boolean;
 }
 
 export interface BatchEncoding {
   input_ids: number[][];
   attention_mask: number[][];
-}
-
-export function truncateIds(ids: readonly number[], maxLength: number, side: 'left' | 'right'): number[] {
-  if (ids.length <= maxLength) return [...ids];
-  return side === 'right' ? ids.slice(0, maxLength) : ids.slice(ids.length - maxLength);
+  token_type_ids?: number[][];
 }
 
 export function padBatch(

@@ -2,6 +2,9 @@
 import { Template } from '@huggingface/jinja';
 import { ChatTemplateError } from '../errors.js';
 import { SPECIAL_TOKEN_KEYS, type SpecialTokenKey } from './config.js';
+import { applyJinjaFixes } from './jinja-fixes.js';
+
+applyJinjaFixes();
 
 export interface ChatContentPart {
   type: string;
@@ -33,7 +36,7 @@ export interface ChatTemplateOptions {
 /** What rendering needs from a tokenizer. */
 export interface TemplateSource {
   readonly chatTemplates: Readonly<Record<string, string>>;
-  readonly settings: { dir: string; specialTokens: Partial<Record<SpecialTokenKey, string>> };
+  readonly settings: { dir: string; specialTokens: Partial<Record<SpecialTokenKey, string>>; chatTemplateFiles: Record<string, string> };
 }
 
 const CONTINUE_TAG = 'CONTINUE_FINAL_MESSAGE_TAG ';
@@ -54,12 +57,13 @@ function compile(source: string, origin: string): Template {
 
 export function selectChatTemplate(tokenizer: TemplateSource, options: ChatTemplateOptions): { source: string; origin: string } {
   const templates = tokenizer.chatTemplates;
-  const origin = `${tokenizer.settings.dir} chat template`;
+  const originOf = (name: string): string => `${tokenizer.settings.chatTemplateFiles[name] ?? tokenizer.settings.dir} (chat template "${name}")`;
   if (options.chatTemplate !== undefined) {
     const named = templates[options.chatTemplate];
-    return named === undefined ? { source: options.chatTemplate, origin: 'the chatTemplate option' } : { source: named, origin };
+    return named === undefined ? { source: options.chatTemplate, origin: 'the chatTemplate option' } : { source: named, origin: originOf(options.chatTemplate) };
   }
   const name = options.tools && templates.tool_use !== undefined ? 'tool_use' : 'default';
+  const origin = originOf(name);
   const source = templates[name];
   if (source === undefined) {
     const names = Object.keys(templates);

@@ -21,7 +21,11 @@ export interface TokenizerSettings {
   truncationSide: 'left' | 'right';
   modelMaxLength: number;
   cleanUpTokenizationSpaces: boolean;
+  /** tokenizer_config.json's split_special_tokens: special tokens written in text are not recognised. */
+  splitSpecialTokens: boolean;
   chatTemplates: Record<string, string>;
+  /** The file each chat template came from (for error messages). */
+  chatTemplateFiles: Record<string, string>;
 }
 
 /** Files a tokenizer may need; the Hub downloader fetches those that exist. */
@@ -36,8 +40,9 @@ function tokenContent(value: unknown, file: string, key: string): string | undef
   throw new TokenizerError(`"${key}" must be a string or an object with "content"`, file);
 }
 
-function chatTemplates(dir: string, config: JsonObject, configPath: string): Record<string, string> {
+function chatTemplates(dir: string, config: JsonObject, configPath: string): { templates: Record<string, string>; files: Record<string, string> } {
   const templates: Record<string, string> = {};
+  const files: Record<string, string> = {};
   const fromConfig = config.chat_template;
   if (typeof fromConfig === 'string') templates.default = fromConfig;
   else if (Array.isArray(fromConfig)) {
@@ -46,6 +51,7 @@ function chatTemplates(dir: string, config: JsonObject, configPath: string): Rec
         throw new TokenizerError('"chat_template" list entries need string "name" and "template"', configPath);
       }
       templates[entry.name] = entry.template;
+      files[entry.name] = configPath;
     }
   } else if (fromConfig !== undefined && fromConfig !== null) {
     throw new TokenizerError('"chat_template" must be a string or a list of {name, template}', configPath);
@@ -54,11 +60,16 @@ function chatTemplates(dir: string, config: JsonObject, configPath: string): Rec
   if (existsSync(extraDir) && statSync(extraDir).isDirectory()) {
     for (const file of readdirSync(extraDir).filter((f) => f.endsWith('.jinja')).sort()) {
       templates[file.slice(0, -'.jinja'.length)] = readOptionalText(extraDir, file)!;
+      files[file.slice(0, -'.jinja'.length)] = join(extraDir, file);
     }
   }
+  if (templates.default !== undefined) files.default = configPath;
   const main = readOptionalText(dir, 'chat_template.jinja');
-  if (main !== undefined) templates.default = main;
-  return templates;
+  if (main !== undefined) {
+    templates.default = main;
+    files.default = join(dir, 'chat_template.jinja');
+  }
+  return { templates, files };
 }
 
 function eosIds(generation: JsonObject | undefined, dir: string): number[] {
@@ -101,6 +112,7 @@ export function readTokenizerSettings(dir: string): TokenizerSettings {
     ? extra.map((t, i) => tokenContent(t, configPath, `extra_special_tokens[${i}]`)!).filter((t) => t !== undefined)
     : [];
   const maxLength = config.model_max_length;
+  const templates = chatTemplates(dir, config, configPath);
   return {
     dir,
     tokenizerJson: applyClassRules(raw, config),
@@ -112,6 +124,8 @@ export function readTokenizerSettings(dir: string): TokenizerSettings {
     truncationSide: side(config.truncation_side, 'right', configPath, 'truncation_side'),
     modelMaxLength: typeof maxLength === 'number' && maxLength > 0 ? maxLength : 1e30,
     cleanUpTokenizationSpaces: config.clean_up_tokenization_spaces === true,
-    chatTemplates: chatTemplates(dir, config, configPath),
+    splitSpecialTokens: config.split_special_tokens === true,
+    chatTemplates: templates.templates,
+    chatTemplateFiles: templates.files,
   };
 }

@@ -20,7 +20,7 @@ interface LibraryModel {
 interface LibraryInternals {
   normalizer: Callable<[string], string> | null;
   model: LibraryModel;
-  post_processor: Callable<[string[], string[] | null, boolean], { tokens: string[] }> | null;
+  post_processor: Callable<[string[], string[] | null, boolean], { tokens: string[]; token_type_ids?: number[]; tokens_pair?: string[] | null }> | null;
   decoder: Callable<[string[]], string> | null;
 }
 
@@ -53,6 +53,27 @@ interface TokenSpan {
 export interface PipelineEncoding {
   tokens: string[];
   ids: number[];
+  typeIds: number[];
+}
+
+export interface EncodeParts {
+  pair?: string;
+  /** Special tokens written in the text are encoded as text (transformers' split_special_tokens). */
+  splitSpecialTokens?: boolean;
+  maxLength?: number;
+  side?: 'left' | 'right';
+}
+
+/** Rust tokenizers' LongestFirst lengths for a pair that must fit `max` tokens. */
+export function longestFirst(length1: number, length2: number, max: number): [number, number] {
+  const swap = length1 > length2;
+  let n1 = swap ? length2 : length1;
+  let n2 = n1 > max ? n1 : Math.max(n1, max - n1);
+  if (n1 + n2 > max) {
+    n1 = Math.floor(max / 2);
+    n2 = n1 + (max % 2);
+  }
+  return swap ? [n2, n1] : [n1, n2];
 }
 
 export class TokenizerPipeline {
@@ -61,6 +82,9 @@ export class TokenizerPipeline {
   private readonly preTokenize;
   private readonly rawSplitter: AddedTokenSplitter;
   private readonly normalizedSplitter: AddedTokenSplitter;
+  /** The same without special tokens, for split_special_tokens (special tokens in the text encode as text). */
+  private readonly rawSplitterNoSpecial: AddedTokenSplitter;
+  private readonly normalizedSplitterNoSpecial: AddedTokenSplitter;
   private readonly addedByContent = new Map<string, AddedTokenSpec>();
   private readonly addedById = new Map<number, AddedTokenSpec>();
   private readonly unkId: number | undefined;
@@ -71,20 +95,24 @@ export class TokenizerPipeline {
   constructor(json: JsonObject) {
     if (!isObject(json.model)) throw new Error('"model" must be an object');
     const model = json.model;
+    this.addedTokens = addedTokenSpecs(json);
     const forLibrary: JsonObject = { ...json, pre_tokenizer: null };
     for (const key of COMPONENTS) forLibrary[key] ??= null;
     if (model.type === 'WordLevel') forLibrary.model = { ...model, type: undefined }; // the library's pass-through model
     forLibrary.added_tokens = Array.isArray(json.added_tokens) ? json.added_tokens : [];
     this.library = new LibraryTokenizer(forLibrary, {}) as unknown as LibraryInternals;
     this.preTokenize = createPreTokenizer(json.pre_tokenizer);
-    this.addedTokens = addedTokenSpecs(json);
     for (const token of this.addedTokens) {
       this.addedByContent.set(token.content, token);
       this.addedById.set(token.id, token);
     }
-    this.rawSplitter = new AddedTokenSplitter(this.addedTokens.filter((t) => !t.normalized || this.library.normalizer === null));
-    const normalizedTokens = this.addedTokens.filter((t) => t.normalized && this.library.normalizer !== null);
-    this.normalizedSplitter = new AddedTokenSplitter(normalizedTokens.map((t) => ({ ...t, content: this.normalize(t.content) })));
+    const rawTokens = this.addedTokens.filter((t) => !t.normalized || this.library.normalizer === null);
+    const normalizedTokens = this.addedTokens.filter((t) => t.normalized && this.library.normalizer !== null)
+      .map((t) => ({ ...t, content: this.normalize(t.content) }));
+    this.rawSplitter = new AddedTokenSplitter(rawTokens);
+    this.normalizedSplitter = new AddedTokenSplitter(normalizedTokens);
+    this.rawSplitterNoSpecial = new AddedTokenSplitter(rawTokens.filter((t) => !t.special));
+    this.normalizedSplitterNoSpecial = new AddedTokenSplitter(normalizedTokens.filter((t) => !t.special));
     const unkToken = typeof model.unk_token === 'string' ? model.unk_token : undefined;
     this.unkId = model.type === 'Unigram' ? (model.unk_id as number | undefined) ?? undefined
       : unkToken === undefined ? undefined : this.library.model.tokens_to_ids.get(unkToken);
@@ -131,15 +159,17 @@ export class TokenizerPipeline {
   }
 
   /** Tokens of one text before post-processing, grouped by the span of text they came from. */
-  private tokenizeSpans(text: string): TokenSpan[] {
+  private tokenizeSpans(text: string, splitSpecialTokens = false): TokenSpan[] {
     const spans: TokenSpan[] = [];
-    for (const piece of this.rawSplitter.split(text)) {
+    const rawSplitter = splitSpecialTokens ? this.rawSplitterNoSpecial : this.rawSplitter;
+    const normalizedSplitter = splitSpecialTokens ? this.normalizedSplitterNoSpecial : this.normalizedSplitter;
+    for (const piece of rawSplitter.split(text)) {
       if (piece.token) {
         spans.push({ start: piece.start, text: piece.text, tokens: [piece.token.content], added: true });
         continue;
       }
       const normalized = this.normalize(piece.text);
-      for (const part of this.normalizedSplitter.split(normalized)) {
+      for (const part of normalizedSplitter.split(normalized)) {
         if (part.token) {
           const content = this.addedById.get(part.token.id)!.content;
           spans.push({ start: piece.start + part.start, text: part.text, tokens: [content], added: true });
@@ -154,15 +184,15 @@ export class TokenizerPipeline {
     return spans;
   }
 
-  private tokenize(text: string): string[] {
-    return this.tokenizeSpans(text).flatMap((span) => span.tokens);
+  private tokenize(text: string, splitSpecialTokens = false): string[] {
+    return this.tokenizeSpans(text, splitSpecialTokens).flatMap((span) => span.tokens);
   }
 
   /** Ids without special tokens, with each token's [start, end) character offsets in `text`. */
-  encodeWithOffsets(text: string): { ids: number[]; offsets: [number, number][] } {
+  encodeWithOffsets(text: string, splitSpecialTokens = false): { ids: number[]; offsets: [number, number][] } {
     const ids: number[] = [];
     const offsets: [number, number][] = [];
-    for (const span of this.tokenizeSpans(text)) {
+    for (const span of this.tokenizeSpans(text, splitSpecialTokens)) {
       const spanOffsets = span.added ? [[0, span.text.length] as [number, number]] : alignTokens(span.text, span.tokens, this.surface);
       span.tokens.forEach((token, i) => {
         const id = this.tokenToId(token) ?? this.unkId;
@@ -184,19 +214,45 @@ export class TokenizerPipeline {
     return ids;
   }
 
-  encode(text: string, addSpecialTokens: boolean, pair?: string): PipelineEncoding {
-    const first = this.tokenize(text);
-    const second = pair === undefined ? null : this.tokenize(pair);
-    const tokens = this.library.post_processor === null
-      ? [...first, ...(second ?? [])]
-      : this.library.post_processor(first, second, addSpecialTokens).tokens;
-    return { tokens, ids: this.toIds(tokens) };
+  /** How many special tokens the post-processor adds to one sequence or a pair. */
+  private specialCount(isPair: boolean): number {
+    return this.library.post_processor === null ? 0 : this.library.post_processor([], isPair ? [] : null, true).tokens.length;
   }
 
-  /** Special tokens added around already-encoded ids (used after truncation). */
-  postProcessIds(ids: readonly number[]): number[] {
-    const tokens = ids.map((id) => this.idToToken(id) ?? '');
-    return this.library.post_processor === null ? [...ids] : this.toIds(this.library.post_processor(tokens, null, true).tokens);
+  /**
+   * Post-processed tokens, ids and type ids. With `maxLength`, sequences are cut before the special tokens are
+   * added, keeping room for them (pairs: Rust's longest-first strategy).
+   */
+  encode(text: string, addSpecialTokens: boolean, options: EncodeParts = {}): PipelineEncoding {
+    let first = this.tokenize(text, options.splitSpecialTokens);
+    let second = options.pair === undefined ? null : this.tokenize(options.pair, options.splitSpecialTokens);
+    if (options.maxLength !== undefined) {
+      const target = Math.max(0, options.maxLength - (addSpecialTokens ? this.specialCount(second !== null) : 0));
+      const cut = (tokens: string[], n: number): string[] =>
+        tokens.length <= n ? tokens : options.side === 'left' ? tokens.slice(tokens.length - n) : tokens.slice(0, n);
+      if (second === null) first = cut(first, target);
+      else if (first.length + second.length > target) {
+        const [n1, n2] = longestFirst(first.length, second.length, target);
+        first = cut(first, n1);
+        second = cut(second, n2);
+      }
+    }
+    if (this.library.post_processor === null) {
+      const tokens = [...first, ...(second ?? [])];
+      return { tokens, ids: this.toIds(tokens), typeIds: [...first.map(() => 0), ...(second ?? []).map(() => 1)] };
+    }
+    const processed = this.library.post_processor(first, second, addSpecialTokens);
+    // The library's ByteLevel post-processor hands the pair back separately instead of appending it.
+    const pairTail = processed.tokens_pair ?? [];
+    const out = { tokens: [...processed.tokens, ...pairTail] };
+    const typeIds = processed.token_type_ids ?? [...processed.tokens.map(() => 0), ...pairTail.map(() => 1)];
+    // ids of tokens that map to nothing are dropped together with their type ids
+    const kept = out.tokens.map((t) => this.tokenToId(t) ?? this.unkId);
+    return {
+      tokens: out.tokens.filter((_, i) => kept[i] !== undefined),
+      ids: kept.filter((id): id is number => id !== undefined),
+      typeIds: typeIds.filter((_, i) => kept[i] !== undefined),
+    };
   }
 
   decode(ids: readonly number[], skipSpecialTokens: boolean): string {

@@ -58,9 +58,29 @@ function withEos(text: string, eos: string | null, file: string, line: number): 
   return text.endsWith(eos) ? text : text + eos;
 }
 
+/** A row's tools: a list of JSON schemas, or that list as a JSON string (as TRL accepts). */
+function rowTools(value: unknown, file: string, line: number): Record<string, unknown>[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  let tools = value;
+  if (typeof value === 'string') {
+    try {
+      tools = JSON.parse(value);
+    } catch {
+      throw new DatasetError('"tools" is a string but not JSON', file, line);
+    }
+  }
+  if (!Array.isArray(tools)) throw new DatasetError('"tools" must be a list of JSON schemas', file, line);
+  return tools as Record<string, unknown>[];
+}
+
 /** Tokens and per-token loss flags (1 = trained) of one row. */
 function tokenizeRow(tokenizer: PreTrainedTokenizer, kind: SftRowKind, row: Record<string, unknown>, options: SftOptions, file: string, line: number): { ids: number[]; mask: number[] } {
-  const templateOptions = { chatTemplate: options.chatTemplate, tools: Array.isArray(row.tools) ? row.tools as Record<string, unknown>[] : undefined };
+  const templateOptions = {
+    chatTemplate: options.chatTemplate,
+    tools: rowTools(row.tools, file, line),
+    templateKwargs: typeof row.chat_template_kwargs === 'object' && row.chat_template_kwargs !== null
+      ? row.chat_template_kwargs as Record<string, unknown> : undefined,
+  };
   switch (kind) {
     case 'text': {
       const ids = tokenizer.encode(withEos(row.text as string, tokenizer.eosToken, file, line));

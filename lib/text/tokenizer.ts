@@ -1,7 +1,7 @@
 // PreTrainedTokenizer / AutoTokenizer: transformers' tokenizer API over one tokenizer folder.
 import { ChatTemplateError, TokenizerError } from '../errors.js';
 import { assistantSpansByPrefix, hasGenerationMarkers, renderWithGenerationSpans, spansToTokenMask } from './assistant-mask.js';
-import { padBatch, truncateIds, type BatchEncoding, type BatchEncodeOptions } from './batch.js';
+import { padBatch, type BatchEncoding, type BatchEncodeOptions } from './batch.js';
 import { renderChatTemplate, selectChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat-template.js';
 import { readTokenizerSettings, type SpecialTokenKey, type TokenizerSettings } from './config.js';
 import { TokenizerPipeline } from './pipeline.js';
@@ -9,9 +9,13 @@ import { resolveTokenizerDir } from './resolve.js';
 
 export interface EncodeOptions {
   addSpecialTokens?: boolean;
-  /** Cut to `maxLength` tokens (special tokens included), from `truncationSide`. */
+  /** Cut to `maxLength` tokens (special tokens included), from `truncationSide`; pairs: longest first. */
   truncation?: boolean;
   maxLength?: number;
+  /** A second sequence (e.g. for sentence-pair classification). */
+  textPair?: string;
+  /** Encode special tokens written in the text as plain text (default: tokenizer_config.json's split_special_tokens). */
+  splitSpecialTokens?: boolean;
 }
 
 export interface DecodeOptions {
@@ -114,21 +118,19 @@ export class PreTrainedTokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
-    if (typeof text !== 'string') throw new TokenizerError(`encode() expects a string, got ${typeof text}`);
-    const ids = this.pipeline.encode(text, options.addSpecialTokens ?? true).ids;
-    if (!options.truncation) return ids;
-    const maxLength = options.maxLength ?? this.modelMaxLength;
-    return this.truncate(text, ids, maxLength, options.addSpecialTokens ?? true);
+    return this.encodeWithTypes(text, options).ids;
   }
 
-  // Rust truncates the sequence before the post-processor adds special tokens, keeping room for them.
-  private truncate(text: string, ids: number[], maxLength: number, addSpecialTokens: boolean): number[] {
-    if (ids.length <= maxLength) return ids;
-    const plain = this.pipeline.encode(text, false).ids;
-    const added = ids.length - plain.length;
-    const kept = truncateIds(plain, Math.max(0, maxLength - added), this.truncationSide);
-    if (!addSpecialTokens || added === 0) return kept;
-    return this.pipeline.postProcessIds(kept);
+  /** ids and token_type_ids (0 for the text, 1 for `textPair`, as the post-processor assigns them). */
+  encodeWithTypes(text: string, options: EncodeOptions = {}): { ids: number[]; typeIds: number[] } {
+    if (typeof text !== 'string') throw new TokenizerError(`encode() expects a string, got ${typeof text}`);
+    if (options.textPair !== undefined && typeof options.textPair !== 'string') throw new TokenizerError('textPair must be a string');
+    const maxLength = options.truncation ? options.maxLength ?? this.modelMaxLength : undefined;
+    const { ids, typeIds } = this.pipeline.encode(text, options.addSpecialTokens ?? true, {
+      pair: options.textPair, maxLength: maxLength !== undefined && maxLength < 2 ** 31 ? maxLength : undefined, side: this.truncationSide,
+      splitSpecialTokens: options.splitSpecialTokens ?? this.settings.splitSpecialTokens,
+    });
+    return { ids, typeIds };
   }
 
   tokenize(text: string, options: { addSpecialTokens?: boolean } = {}): string[] {
@@ -161,8 +163,19 @@ export class PreTrainedTokenizer {
   batchEncode(texts: readonly string[], options: BatchEncodeOptions = {}): BatchEncoding {
     const { padding = false, truncation = false, maxLength, addSpecialTokens = true } = options;
     const limit = maxLength ?? (truncation || padding === 'max_length' ? this.modelMaxLength : undefined);
-    const rows = texts.map((text) => this.encode(text, { addSpecialTokens, truncation: truncation && limit !== undefined, maxLength: limit }));
-    return padBatch(rows, { padding, maxLength: limit, padTokenId: this.padTokenId, side: options.paddingSide ?? this.paddingSide });
+    const pairs = options.textPairs;
+    if (pairs !== undefined && pairs.length !== texts.length) {
+      throw new TokenizerError(`textPairs has ${pairs.length} entries for ${texts.length} texts`);
+    }
+    const rows = texts.map((text, i) => this.encodeWithTypes(text, {
+      addSpecialTokens, truncation: truncation && limit !== undefined, maxLength: limit, textPair: pairs?.[i],
+      splitSpecialTokens: options.splitSpecialTokens,
+    }));
+    const side = options.paddingSide ?? this.paddingSide;
+    const batch = padBatch(rows.map((r) => r.ids), { padding, maxLength: limit, padTokenId: this.padTokenId, side });
+    if (!options.returnTokenTypeIds) return batch;
+    const types = padBatch(rows.map((r) => r.typeIds), { padding, maxLength: limit, padTokenId: 0, side });
+    return { ...batch, token_type_ids: types.input_ids };
   }
 
   /** Like calling a Python tokenizer on a list of texts. */
@@ -189,7 +202,7 @@ export class PreTrainedTokenizer {
     const { text, spans } = hasGenerationMarkers(source)
       ? renderWithGenerationSpans(this, messages, options)
       : assistantSpansByPrefix(this, messages, options);
-    const { ids, offsets } = this.pipeline.encodeWithOffsets(text);
+    const { ids, offsets } = this.pipeline.encodeWithOffsets(text, this.settings.splitSpecialTokens);
     return { input_ids: ids, assistant_masks: spansToTokenMask(offsets, spans) };
   }
 }

@@ -1,6 +1,7 @@
 // Evaluation: loss and accuracy of a model over a loader's data in order, without gradients.
 import { noGrad } from '../tensor/autograd.js';
 import { cat } from '../tensor/ops-shape.js';
+import { causalLmLoss } from '../models/losses.js';
 import { crossEntropy } from '../tensor/functional.js';
 import { keep, scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -9,7 +10,11 @@ import type { InputsFn, LogitsModel, LossFn } from './types.js';
 
 export const LABELS = 'labels';
 
-export const defaultLoss: LossFn = (logits, batch) => crossEntropy(logits, batch[LABELS]);
+/** Cross entropy against `labels`: per row for classifiers (logits [B, C]); next-token for causal LMs (logits [B, S, V], -100 ignored). */
+export const defaultLoss: LossFn = (logits, batch) => {
+  const labels = batch[LABELS];
+  return logits.ndim === 3 && labels?.ndim === 2 ? causalLmLoss(logits, labels) : crossEntropy(logits, labels);
+};
 
 export function defaultInputs(labelKey = LABELS): InputsFn {
   return (batch) => {
@@ -29,7 +34,7 @@ export interface EvaluateOptions {
 
 export interface EvaluateResult {
   loss: number;
-  /** Share of rows whose argmax logit equals the label (NaN when the batches have no labels). */
+  /** Share of rows whose argmax logit equals the label; for a causal LM, of labelled next tokens (NaN without labels). */
   accuracy: number;
   count: number;
   /** Argmax class of every row, in order. */
@@ -47,6 +52,7 @@ export function evaluate(model: LogitsModel, data: DataLoader | Iterable<Batch>,
   let lossSum = 0;
   let correct = 0;
   let labelled = 0;
+  let lossRows = 0;
   let count = 0;
   const predictions: number[] = [];
   const kept: Tensor[] = [];
@@ -64,8 +70,17 @@ export function evaluate(model: LogitsModel, data: DataLoader | Iterable<Batch>,
           const labels = batch[labelKey];
           if (labels) {
             lossSum += lossFn(logits, batch).item() * rows;
-            correct += predicted.eq(labels).sum().item();
-            labelled += rows;
+            lossRows += rows;
+            if (logits.ndim === 3 && labels.ndim === 2) {
+              // causal LM: the token at t predicts label t+1; -100 labels do not count
+              const targets = labels.slice(1, 1);
+              const counted = targets.ne(-100);
+              correct += predicted.slice(1, 0, -1).eq(targets).logicalAnd(counted).sum().item();
+              labelled += counted.sum().item();
+            } else {
+              correct += predicted.eq(labels).sum().item();
+              labelled += rows;
+            }
           }
           count += rows;
           if (options.keepLogits) kept.push(keep(logits.detach()));
@@ -77,7 +92,7 @@ export function evaluate(model: LogitsModel, data: DataLoader | Iterable<Batch>,
     model.train(wasTraining);
   }
   const result: EvaluateResult = {
-    loss: labelled ? lossSum / labelled : NaN,
+    loss: lossRows ? lossSum / lossRows : NaN,
     accuracy: labelled ? correct / labelled : NaN,
     count,
     predictions,

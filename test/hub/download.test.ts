@@ -119,6 +119,13 @@ describe('Hub downloads into the Hugging Face cache layout', () => {
     expect(readdirSync(blobs).filter((f) => f.includes('incomplete') || f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('puts the cache under HF_HOME/hub when HF_HUB_CACHE is unset', async () => {
+    delete process.env.HF_HUB_CACHE;
+    process.env.HF_HOME = join(cache, 'home');
+    const path = await hubDownload('tiny/qwen2-tokenizer', 'tokenizer_config.json');
+    expect(path).toBe(join(cache, 'home', 'hub', 'models--tiny--qwen2-tokenizer', 'snapshots', 'b'.repeat(40), 'tokenizer_config.json'));
+  });
+
   it('uses files already in the cache the way Python left them (refs + snapshot), without downloading', async () => {
     const storage = join(cache, 'models--tiny--qwen2-tokenizer');
     const commit = 'b'.repeat(40);

@@ -124,3 +124,19 @@ describe('text generation options', () => {
     expect(torch.liveTensors()).toBe(before);
   });
 });
+
+describe('position limits', () => {
+  it("stops at the model's last position instead of failing there; a prompt that fills it is an error", async () => {
+    const dir = join(FIXTURES, 'generation', 'gpt2'); // n_positions 64
+    const model = await models.fromPretrained(dir);
+    const tokenizer = await AutoTokenizer.fromPretrained(dir);
+    const prompt = 'The quick brown fox jumps over the lazy dog.'; // 10+ tokens
+    let steps = 0;
+    const chunks = models.streamText(model, prompt, { tokenizer, maxNewTokens: 500, eosTokenId: [] });
+    for await (const chunk of chunks) steps += chunk ? 1 : 0;
+    expect(steps).toBeGreaterThan(0);
+    expect(steps).toBeLessThanOrEqual(64 - tokenizer.encode(prompt).length);
+    await expect(models.generate(model, prompt.repeat(8), { tokenizer })).rejects.toThrow(/leaves no room within the model's 64 positions/);
+    model.dispose();
+  });
+});

@@ -48,6 +48,22 @@ describe('chat template rules', () => {
     expect(() => gpt2.applyChatTemplate(messages, { chatTemplate: '{% for m in %}' })).toThrow(/does not parse/);
   });
 
+  it("strips only the given characters in strip/lstrip/rstrip(chars), as Python does", () => {
+    const render = (source: string): string => llama3.applyChatTemplate(messages, { tokenize: false, chatTemplate: source });
+    expect(render(`{{ "\\n  x\\n".lstrip("\\n") }}|{{ "xxaxx".strip("x") }}|{{ "ab  ".rstrip() }}|`)).toBe('  x\n|a|ab|');
+  });
+
+  it('keeps what a loop iteration printed before continue or break, as Jinja2 does', () => {
+    const render = (source: string): string => llama3.applyChatTemplate(messages, { tokenize: false, chatTemplate: source });
+    expect(render('{% for m in [1,2,3] %}{% if m == 2 %}X{% continue %}{% endif %}{{ m }}{% endfor %}')).toBe('1X3');
+    expect(render('{% for m in [1,2,3] %}{{ m }}{% if m == 2 %}B{% break %}{% endif %}{% endfor %}.')).toBe('12B.');
+    expect(render('{% for m in [1] %}{% continue %}{% else %}E{% endfor %}|')).toBe('E|');
+    expect(render('{% for m in [1,2] %}{% if m == 1 %}{% continue %}{% endif %}{{ m }}{% else %}E{% endfor %}|')).toBe('2|');
+    expect(render('{% for m in [1] %}{% break %}{% else %}E{% endfor %}|')).toBe('E|');
+    expect(render('{% for a in [1,2] %}{% for b in [1,2,3] %}{{ a }}{{ b }}{% if b == 2 %}!{% break %}{% endif %}{% endfor %};{% endfor %}'))
+      .toBe('1112!;2122!;');
+  });
+
   it('passes extra variables to the template', () => {
     const text = llama3.applyChatTemplate(messages, { tokenize: false, chatTemplate: '{{ greeting }} {{ bos_token }}', templateKwargs: { greeting: 'hey' } });
     expect(text).toBe('hey <|begin_of_text|>');

@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import type { ChatMessage } from '../../lib/index.js';
 
 export const TEXT_FIXTURES = resolve(__dirname, '..', 'fixtures', 'text');
-export const FAMILIES = ['gpt2', 'llama3', 'qwen2', 'llama2', 'mistral', 'gemma', 'bert', 'unigram', 'wordlevel'] as const;
+export const FAMILIES = [
+  'gpt2', 'llama3', 'qwen2', 'llama2', 'mistral', 'gemma', 'bert', 'unigram', 'wordlevel', 'gpt2_prefix', 'bert_cased',
+] as const;
 export type Family = (typeof FAMILIES)[number];
 
 export interface EncodeCase {
@@ -14,6 +16,8 @@ export interface BatchCase {
   options: { padding: boolean | 'longest' | 'max_length'; max_length?: number; truncation?: boolean; add_special_tokens?: boolean };
   input_ids: number[][];
   attention_mask: number[][];
+  pairs?: string[];
+  token_type_ids?: number[][];
 }
 export interface ChatCase {
   messages: ChatMessage[]; tools: Record<string, unknown>[] | null; add_generation_prompt: boolean;

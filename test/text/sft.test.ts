@@ -66,6 +66,18 @@ describe('SFT data errors and tensors', () => {
     expect(() => loadSftDataset(write('{"input": "x"}\n'), tokenizer)).toThrow(/:1: expected a "text", "prompt"\/"completion" or "messages" field/);
   });
 
+  it('passes a row\'s tools (a list, or that list as a JSON string) to the chat template', () => {
+    const chatml = PreTrainedTokenizer.fromDirectory(join(TEXT_FIXTURES, 'chatml-sft'));
+    const tool = { type: 'function', function: { name: 'add', parameters: { type: 'object', properties: {} } } };
+    const messages = [{ role: 'user', content: '1+1?' }, { role: 'assistant', content: '2' }];
+    const asList = loadSftDataset(write(`${JSON.stringify({ messages, tools: [tool] })}\n`), chatml);
+    const asString = loadSftDataset(write(`${JSON.stringify({ messages, tools: JSON.stringify([tool]) })}\n`), chatml);
+    const without = loadSftDataset(write(`${JSON.stringify({ messages })}\n`), chatml);
+    expect(asList).toEqual(asString.map((e) => ({ ...e })));
+    expect(asList[0]!.input_ids.length).toBeGreaterThan(without[0]!.input_ids.length);
+    expect(chatml.decode(asList[0]!.input_ids)).toContain('"name": "add"');
+  });
+
   it('drops a row whose prompt fills maxLength, as TRL does', () => {
     const file = write('{"prompt": "a b c d e f g h i j", "completion": " k"}\n{"prompt": "a", "completion": " b"}\n');
     expect(loadSftDataset(file, tokenizer, { maxLength: 5 })).toHaveLength(1);

@@ -31,15 +31,28 @@ describe.each(FAMILIES)('the %s tokenizer', (family) => {
     expect(new Set(tokenizer.eosTokenIds)).toEqual(new Set([...generationEos, ...(s.eos_token_id === null ? [] : [s.eos_token_id])]));
   });
 
-  it.runIf(want.batch.length > 0)('pads and truncates batches as transformers does', () => {
+  it.runIf(want.batch.length > 0)('pads and truncates batches (and sentence pairs, longest first) as transformers does', () => {
     const texts = ['Hello world', 'A longer sentence with more tokens in it, café 😀.', 'x'];
     for (const c of want.batch) {
       const got = tokenizer.batchEncode(texts, {
         padding: c.options.padding, truncation: c.options.truncation, maxLength: c.options.max_length,
-        addSpecialTokens: c.options.add_special_tokens,
+        addSpecialTokens: c.options.add_special_tokens, textPairs: c.pairs, returnTokenTypeIds: c.pairs !== undefined,
       });
-      expect(got, JSON.stringify(c.options)).toEqual({ input_ids: c.input_ids, attention_mask: c.attention_mask });
+      const want = c.pairs ? { input_ids: c.input_ids, attention_mask: c.attention_mask, token_type_ids: c.token_type_ids }
+        : { input_ids: c.input_ids, attention_mask: c.attention_mask };
+      expect(got, JSON.stringify(c.options)).toEqual(want);
     }
+  });
+});
+
+describe('split_special_tokens', () => {
+  it('encodes special tokens written in text as text, keeping non-special added tokens', () => {
+    const tokenizer = PreTrainedTokenizer.fromDirectory(folder('qwen2'));
+    const text = '<|im_start|>user\nHi<|im_end|><tool_call>';
+    // transformers 5.17: AutoTokenizer.from_pretrained(qwen2).encode(text, split_special_tokens=True)
+    const python = [27, 91, 72, 76, 62, 82, 83, 362, 83, 91, 29, 84, 82, 259, 198, 39, 72, 27, 91, 72, 76, 62, 68, 263, 91, 29, 443];
+    expect(tokenizer.encode(text, { splitSpecialTokens: true })).toEqual(python);
+    expect(tokenizer.encode(text).slice(0, 2)).toEqual([441, 84]);
   });
 });
 
