@@ -155,13 +155,13 @@ export class TrainableTokensWrapper extends Module implements AdapterCarrier {
     return this.tokenAdapter.hasAdapter(name);
   }
 
-  /** One adapter's rows active at a time in node-peft (none named, or a name it lacks: the base rows). */
+  /** One adapter's rows active at a time, as PEFT (none named, or a name it lacks: the base rows). */
   setAdapter(names: string | null | readonly string[], options: Partial<ActivationOptions> = {}): void {
     const layer = this.tokenAdapter;
     const list = names === null ? [] : typeof names === 'string' ? [names] : names;
     const held = list.filter((name) => layer.hasAdapter(name));
     if (held.length > 1) {
-      throw new PeftError(`trainable_token_indices: several adapters (${held.join(', ')}) active at once on one embedding are not supported by node-peft`);
+      throw new PeftError(`Only one adapter can be set at a time for TrainableTokensWrapper, got ${held.length} (${held.join(', ')}), as in PEFT`);
     }
     layer.activeAdapter = held[0] ?? null;
     if (layer.tiedTo) return;

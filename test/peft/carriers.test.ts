@@ -148,6 +148,18 @@ describe('several active adapters', () => {
     expect(() => peft.setAdapter(['a', 'b'])).toThrow(/multiple \(a, b\) adapters at once for modules_to_save/);
   });
 
+  it('trainable tokens allow one active adapter, as PEFT (check_set_adapter)', () => {
+    class WithEmbedding extends Net {
+      constructor() {
+        super();
+        this.registerModule('embed_tokens', new nn.Embedding(10, 6));
+      }
+    }
+    const peft = getPeftModel(new WithEmbedding(), lora({ trainable_token_indices: [1, 2] }), 'a', quiet);
+    peft.addAdapter('b', lora({ trainable_token_indices: [3] }));
+    expect(() => peft.setAdapter(['a', 'b'])).toThrow(/Only one adapter can be set at a time for TrainableTokensWrapper, got 2/);
+  });
+
   it('deleting one of the active adapters keeps the others active', () => {
     const peft = getPeftModel(new Net(), lora(), 'a', quiet);
     peft.addAdapter('b', lora());
