@@ -24,6 +24,7 @@ const scheduler = optim.getCosineScheduleWithWarmup(optimizer, { numWarmupSteps:
 const result = train.train({
   model: peft, optimizer, scheduler, data: trainData, steps: 200, maxGradNorm: 1,
   evalData: testData, evalEvery: 50, metrics: `${outDir}/metrics.jsonl`, outputDir: `${outDir}/checkpoints`, checkpointEvery: 100,
+  overwriteOutputDir: true, // each run of the example starts afresh (without it, an earlier run's checkpoints are refused)
 });
 console.log(`test accuracy: ${(train.evaluate(peft, testData).accuracy * 100).toFixed(2)}% after ${result.step} steps`);
 await peft.savePretrained(`${outDir}/adapter`);

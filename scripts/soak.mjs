@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: {
-  steps: { type: 'string', default: '5000' }, requests: { type: 'string', default: '5000' }, warmup: { type: 'string', default: '500' },
+  steps: { type: 'string', default: '5000' }, requests: { type: 'string', default: '5000' }, warmup: { type: 'string', default: '1000' },
 } });
 const steps = Number(values.steps);
 const requests = Number(values.requests);
@@ -26,9 +26,18 @@ function sample() {
   globalThis.gc?.();
   return { rssMiB: process.memoryUsage().rss / MiB, liveTensors: torch.liveTensors() };
 }
-function growth(at, end) {
-  return { rssAfterWarmupMiB: +at.rssMiB.toFixed(1), rssEndMiB: +end.rssMiB.toFixed(1), rssGrowthPercent: +((100 * (end.rssMiB - at.rssMiB)) / at.rssMiB).toFixed(2),
-    liveTensorsAfterWarmup: at.liveTensors, liveTensorsEnd: end.liveTensors };
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/**
+ * RSS after warm-up vs at the end, each the median of a tenth of the samples (one every `every` steps): a single
+ * reading moves by several percent with the allocator's free lists on a busy machine.
+ */
+function growth(samples, end) {
+  const window = Math.max(1, Math.floor(samples.length / 10));
+  const first = median(samples.slice(0, window).map((s) => s.rssMiB));
+  const last = median(samples.slice(-window).map((s) => s.rssMiB));
+  return { rssAfterWarmupMiB: +first.toFixed(1), rssEndMiB: +last.toFixed(1), rssGrowthPercent: +((100 * (last - first)) / first).toFixed(2),
+    rssMaxMiB: +Math.max(...samples.map((s) => s.rssMiB)).toFixed(1), samples: samples.length,
+    liveTensorsAfterWarmup: samples[0].liveTensors, liveTensorsEnd: end.liveTensors };
 }
 
 /** LoRA training of the golden ViT (q/v + classifier) on random 32x32 images. */
@@ -38,18 +47,19 @@ async function soakTraining() {
   const peft = getPeftModel(base, new LoraConfig({ r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], modules_to_save: ['classifier'] }), 'default', { warn: () => {} });
   const data = { pixel_values: torch.randn([64, 3, 32, 32]), labels: torch.randint(0, 5, [64]) };
   const optimizer = new optim.AdamW(peft.namedParameters().filter(([, p]) => p.requiresGrad), { lr: 1e-3 });
-  let atWarmup = null;
+  const samples = [];
+  const every = Math.max(1, Math.floor((steps - warmup) / 50));
   const started = performance.now();
   train.train({
     model: peft, optimizer, data: new train.DataLoader(data, { batchSize: 8, seed: 1 }), steps, progress: false, logEvery: steps,
-    onStep: (step) => { if (step === warmup) atWarmup = sample(); },
+    onStep: (step) => { if (step >= warmup && (step - warmup) % every === 0) samples.push(sample()); },
   });
   const end = sample();
   const seconds = (performance.now() - started) / 1000;
   optimizer.dispose();
   peft.dispose();
   for (const t of Object.values(data)) t.dispose();
-  return { steps, warmupSteps: warmup, seconds: +seconds.toFixed(1), ...growth(atWarmup, end) };
+  return { steps, warmupSteps: warmup, seconds: +seconds.toFixed(1), ...growth(samples, end) };
 }
 
 /** Requests to a server with two adapters: predict on each adapter and the base, and generate, 4 at a time. */
@@ -64,23 +74,28 @@ async function soakServing() {
   ];
   let next = 0;
   let failures = 0;
-  let atWarmup = null;
-  const started = performance.now();
+  const samples = [];
+  const every = Math.max(1, Math.floor((requests - warmup) / 50));
+  let limit = warmup;
   async function worker() {
-    while (next < requests) {
+    while (next < limit) {
       const k = next++;
       const [path, body] = bodies[k % bodies.length];
       const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       await response.arrayBuffer();
       if (response.status !== 200) failures += 1;
-      if (k + 1 === warmup) atWarmup = sample();
+      if (k >= warmup && (k - warmup) % every === 0) samples.push(sample());
     }
   }
+  const started = performance.now();
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  samples.push(sample()); // idle after warm-up: the baseline of the live-tensor count
+  limit = requests;
   await Promise.all([worker(), worker(), worker(), worker()]);
   const end = sample();
   const seconds = (performance.now() - started) / 1000;
   await server.close();
-  return { requests, warmupRequests: warmup, failures, seconds: +seconds.toFixed(1), ...growth(atWarmup, end) };
+  return { requests, warmupRequests: warmup, failures, seconds: +seconds.toFixed(1), ...growth(samples, end) };
 }
 
 const report = { training: await soakTraining(), serving: await soakServing(), gcExposed: typeof globalThis.gc === 'function' };

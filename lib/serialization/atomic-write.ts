@@ -35,7 +35,8 @@ async function syncFolder(folder: string): Promise<void> {
   }
 }
 
-function syncFolderSync(folder: string): void {
+/** fsyncs a folder (its entries), where the file system supports it. */
+export function syncFolderSync(folder: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(folder, 'r');

@@ -10,11 +10,10 @@
 // Leftovers of dead processes are removed by the next save of the same folder.
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, copyFileSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync,
-  symlinkSync,
+  copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isAtomicWriteTemp } from './atomic-write.js';
+import { isAtomicWriteTemp, syncFolderSync } from './atomic-write.js';
 
 const LEFTOVER = /^\.(.+)\.node-peft-(new|old)-(\d+)-([0-9a-f]{12})$/;
 
@@ -77,7 +76,7 @@ export function recoverFolder(target: string): string[] {
     const pending = interruptedSwap(path, leftovers);
     if (pending) {
       renameSync(pending.path, path);
-      syncFolder(dirname(path));
+      syncFolderSync(dirname(path));
       leftovers = leftovers.filter((l) => l !== pending);
     }
   }
@@ -101,19 +100,6 @@ export function recoverFolders(parent: string): void {
   for (const target of targets) recoverFolder(target);
 }
 
-function syncFolder(folder: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(folder, 'r');
-    fsyncSync(fd);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    if (!['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM', 'EACCES', 'EBADF'].includes(code)) throw error;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** Hard-links (or, across devices, copies) `from` to `to`; folders recursively. */
 function linkTree(from: string, to: string): void {
   const stat = lstatSync(from);
@@ -122,7 +108,7 @@ function linkTree(from: string, to: string): void {
   } else if (stat.isDirectory()) {
     mkdirSync(to);
     for (const entry of readdirSync(from)) linkTree(join(from, entry), join(to, entry));
-    syncFolder(to);
+    syncFolderSync(to);
   } else {
     try {
       linkSync(from, to);
@@ -161,7 +147,7 @@ function stage(targetArg: string): Staged {
 
 function swap({ target, staging, aside }: Staged, options: ReplaceFolderOptions): void {
   carryOver(target, staging, options.owns ?? (() => true));
-  syncFolder(staging);
+  syncFolderSync(staging);
   const hadOld = existsSync(target);
   if (hadOld) renameSync(target, aside);
   try {
@@ -170,7 +156,7 @@ function swap({ target, staging, aside }: Staged, options: ReplaceFolderOptions)
     if (hadOld) renameSync(aside, target);
     throw error;
   }
-  syncFolder(dirname(target));
+  syncFolderSync(dirname(target));
   if (hadOld) rmSync(aside, { recursive: true, force: true });
 }
 

@@ -73,4 +73,4 @@ export const nnpack = {
 };
 
 setNumThreads(defaultThreads());
-if (typeof N.nnpackAvailable === "function" && !nnpack.isAvailable()) N.setNnpackEnabled(false); // TEMP-GUARD
+if (!nnpack.isAvailable()) N.setNnpackEnabled(false);

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import { main } from '../../lib/cli/main.js';
@@ -79,6 +79,20 @@ describe('paths', () => {
     expect(forced.code).toBe(0);
     expect(readFileSync(join(model, 'model.safetensors')).equals(before)).toBe(false);
     expect(readdirSync(scratch).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('train into the output_dir of an earlier run', () => {
+  test('is refused without resume or overwrite_output_dir, before anything is loaded', async () => {
+    const out = join(scratch, 'run');
+    cpSync(join(LLAMA, 'adapter', 'first'), join(out, 'adapter'), { recursive: true });
+    const config = { model: resolve(LLAMA, 'base'), output_dir: out, lora: { r: 2 }, data: { train: resolve(LLAMA, 'inputs.safetensors') }, steps: 1 };
+    writeFileSync(join(scratch, 'train.json'), JSON.stringify(config));
+    const r = await run('train', '--config', join(scratch, 'train.json'), '--no-progress');
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')[0]).toMatch(/output folder .*run is not empty \(adapter\); resume the run there \(resume: true\), choose another folder, or pass .*"overwrite_output_dir": true/);
+    writeFileSync(join(scratch, 'train.json'), JSON.stringify({ ...config, overwrite_output_dir: 'yes' }));
+    expect((await run('train', '--config', join(scratch, 'train.json'))).err.split('\n')[0]).toMatch(/'overwrite_output_dir' must be true or false, got "yes"/);
   });
 });
 

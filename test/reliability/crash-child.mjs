@@ -51,7 +51,7 @@ async function versions() {
         num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 64, tie_word_embeddings: false,
       });
       fill(model.parameters(), version);
-      // version 2 in shards of at most 4 KB (a dozen files plus the index), version 1 in one file
+      // version 2 in shards of at most 4 KB (18 files plus the index), version 1 in one file
       return [version, () => model.savePretrained(dir, version === 2 ? { maxShardSize: 4096 } : {})];
     });
   }

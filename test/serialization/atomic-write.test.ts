@@ -47,8 +47,11 @@ describe('writeFileAtomic', () => {
     expect(leftovers()).toEqual([]);
   });
 
-  test('fails cleanly when the folder does not exist', async () => {
-    await expect(writeFileAtomic(join(temp.dir, 'missing', 'x.bin'), async () => undefined)).rejects.toThrow(/ENOENT/);
+  test('fails cleanly when the folder does not exist, naming the path given (not the temporary file)', async () => {
+    const path = join(temp.dir, 'missing', 'x.bin');
+    const error = await writeFileAtomic(path, async () => undefined).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(`cannot write ${path}: the folder ${join(temp.dir, 'missing')} does not exist`);
+    expect((error as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 });
 
