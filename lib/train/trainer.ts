@@ -105,7 +105,7 @@ export function train(options: TrainOptions): TrainResult {
   }
   const isMain = parallel?.isMain ?? true;
 
-  if (options.outputDir) prepareOutputDir(options.outputDir, { resume: Boolean(options.resume), overwrite: options.overwriteOutputDir === true });
+  if (isMain && options.outputDir) prepareOutputDir(options.outputDir, { resume: Boolean(options.resume), overwrite: options.overwriteOutputDir === true });
   let resumedFrom: string | null = null;
   if (options.resume) {
     if (typeof options.resume === 'string') resumedFrom = options.resume;
