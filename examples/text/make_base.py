@@ -2,10 +2,10 @@
 """Makes what examples/text ships: the task data (data/*.jsonl) and a tiny Llama base model + tokenizer (base/).
 
 The base model is pretrained here (full training, a few minutes on CPU) on chat tasks *around* dates -- repeat a
-date, name a month's number, pick out the year or the day -- but never on the example's task: rewriting a date
-as YYYY-MM-DD. The LoRA adapter that examples/text/run.ts trains in Node has to learn that task.
+date, name a month's number, pick out the year or the day -- but never on the example's task: rewriting a
+day/month/year date as YYYY-MM-DD. The LoRA adapter that examples/text/run.ts trains in Node has to learn that task.
 
-    /work/main/.torch/venv/bin/python3 examples/text/make_base.py
+    /work/main/.torch/venv/bin/python3 examples/text/make_base.py [--data-only]
 Not needed to run the example: its outputs are committed.
 """
 import json
@@ -29,6 +29,8 @@ CHAT_TEMPLATE = (
     "{%- else %}{{ message['content'] + '<|im_end|>' + '\n' }}{%- endif %}{%- endfor %}"
     "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{%- endif %}")
 TASK = "Rewrite the date as YYYY-MM-DD: "
+# the example's task: numeric dates, day first (European), written in three ways
+NUMERIC_TASK = "Rewrite the day/month/year date as YYYY-MM-DD: "
 
 
 def random_date(rng):
@@ -54,6 +56,15 @@ def task_rows(rng, n):
     for _ in range(n):
         y, m, d = random_date(rng)
         rows.append(chat(TASK + spelled(rng, y, m, d), iso(y, m, d)))
+    return rows
+
+
+def numeric_task_rows(rng, n):
+    rows = []
+    for _ in range(n):
+        y, m, d = random_date(rng)
+        written = rng.choice([f"{d}/{m + 1}/{y}", f"{d}.{m + 1}.{y}", f"{d:02d}/{m + 1:02d}/{y}"])
+        rows.append(chat(NUMERIC_TASK + written, iso(y, m, d)))
     return rows
 
 
@@ -128,13 +139,17 @@ def pretrain(tok, rows, steps=300, batch=32):
     return model.eval()
 
 
-def main():
+def main(data_only=False):
     rng = random.Random(2024)
     data = HERE / "data"
     data.mkdir(exist_ok=True)
+    # spelled-out dates feed the tokenizer's corpus only (the shipped base and tokenizer were made with them)
     train, evaluation = task_rows(rng, 800), task_rows(rng, 64)
-    write_jsonl(data / "train.jsonl", train)
-    write_jsonl(data / "eval.jsonl", evaluation)
+    task = random.Random(7)
+    write_jsonl(data / "train.jsonl", numeric_task_rows(task, 800))
+    write_jsonl(data / "eval.jsonl", numeric_task_rows(task, 64))
+    if data_only:
+        return
     pretraining = pretraining_rows(rng, 3000)
     texts = [m["content"] for r in pretraining + train for m in r["messages"]] + [TASK]
     tok = tokenizer(texts * 2)
@@ -153,4 +168,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    main(data_only="--data-only" in sys.argv)

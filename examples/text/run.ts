@@ -1,6 +1,6 @@
 // Text end to end, offline: a tiny Llama-style chat model (shipped in examples/text/base, pretrained by
-// make_base.py on tasks around dates but never on this one) learns with LoRA to rewrite dates as YYYY-MM-DD from
-// a chat JSONL file; base and adapter answers and accuracy before/after are printed; then the saved adapter is
+// make_base.py on tasks around dates but never on this one) learns with LoRA to rewrite day/month/year dates
+// (5/3/2021, 5.3.2021, 05/03/2021) as YYYY-MM-DD from a chat JSONL file; base and adapter answers and accuracy before/after are printed; then the saved adapter is
 // loaded onto a fresh base, as a server would, and answers a streamed request.
 //   npm run example:text            (node dist/examples/text/run.js [outDir])
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ const peft = getPeftModel(base, new LoraConfig({
 }));
 peft.printTrainableParameters();
 const steps = 200;
-const optimizer = new optim.AdamW(peft.namedParameters().filter(([, p]) => p.requiresGrad), { lr: 1e-2, weightDecay: 0 });
+const optimizer = new optim.AdamW(peft.namedParameters().filter(([, p]) => p.requiresGrad), { lr: 5e-3, weightDecay: 0 });
 const scheduler = optim.getCosineScheduleWithWarmup(optimizer, { numWarmupSteps: 10, numTrainingSteps: steps });
 const result = train.train({
   model: peft, optimizer, scheduler, steps, maxGradNorm: 1, logEvery: 50, progress: false,
@@ -58,7 +58,7 @@ const after = await answers(peft, tokenizer);
 
 console.log('\nquestion                                         expected     base          adapter');
 for (let i = 0; i < 6; i++) {
-  const q = evalCases[i].question.replace('Rewrite the date as YYYY-MM-DD: ', '');
+  const q = evalCases[i].question.replace(/^.*: /, '');
   console.log(`${q.padEnd(48)} ${evalCases[i].answer.padEnd(12)} ${JSON.stringify(before[i]).padEnd(13)} ${JSON.stringify(after[i])}`);
 }
 const margin = accuracy(after) - accuracy(before);
@@ -71,12 +71,12 @@ optimizer.dispose();
 for (const t of Object.values(data)) t.dispose();
 peft.dispose();
 const served = await PeftModel.fromPretrained(await models.fromPretrained(baseDir), adapterDir);
-const request = [{ role: 'user', content: 'Rewrite the date as YYYY-MM-DD: July 4, 1976' }];
+const request = [{ role: 'user', content: 'Rewrite the day/month/year date as YYYY-MM-DD: 4/7/1976' }];
 process.stdout.write(`\nserved from ${adapterDir}: "${request[0].content}" -> `);
 for await (const chunk of models.streamText(served, request, { tokenizer, maxNewTokens: 12 })) process.stdout.write(chunk);
 process.stdout.write(`\n[${seconds()} in all]\n`);
 served.dispose();
-if (margin < 0.15) {
-  console.error(`the adapter should beat the base model by 15 points or more; it did by ${(margin * 100).toFixed(1)}`);
+if (margin < 0.3) {
+  console.error(`the adapter should beat the base model by 30 points or more; it did by ${(margin * 100).toFixed(1)}`);
   process.exitCode = 1;
 }
