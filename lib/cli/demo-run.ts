@@ -12,7 +12,7 @@ import { TorchError } from '../errors.js';
 import { fromPretrained, ViTForImageClassification } from '../models/index.js';
 import { AdamW, getCosineScheduleWithWarmup } from '../optim/index.js';
 import { getPeftModel, LoraConfig } from '../peft/index.js';
-import { load } from '../serialization/index.js';
+import { load, save } from '../serialization/index.js';
 import { tensor } from '../tensor/creation.js';
 import { manualSeed } from '../tensor/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -128,6 +128,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     pretrainMetrics: join(outDir, 'pretrain-metrics.jsonl'),
     finetuneMetrics: join(outDir, 'finetune-metrics.jsonl'),
     servingLogits: join(outDir, 'serving-logits.safetensors'),
+    // the test PNGs as the processor makes them: what Python gets to check the adapter (test/interop)
+    testInputs: join(outDir, `test-${options.newSide}px.safetensors`),
     plots: join(outDir, 'plots.html'),
   };
   mkdirSync(outDir, { recursive: true });
@@ -199,6 +201,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const files = testSet.examples.map((e) => e.path);
   const child = await runChild([binPath(), 'predict', '--model', paths.base16, '--adapter', paths.adapter, '--out', paths.servingLogits, '--top-k', '1', '--images', ...files]);
   if (child.code !== 0) throw new TorchError(`demo: the serving process failed (exit ${child.code}): ${child.output.trim().split('\n')[0]}`);
+  const { pixel_values: testPixels } = await processor.preprocess(files);
+  await save(paths.testInputs, { pixel_values: testPixels });
+  testPixels.dispose();
   const served = (await load(paths.servingLogits)).logits;
   const trainerLogits = after.logits as Tensor;
   const labels = labelsTensor(testSet);

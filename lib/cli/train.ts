@@ -139,7 +139,8 @@ export async function runTrain(config: TrainConfig, progress: boolean, log: (lin
         evalEvery: config.eval_every ?? config.steps, gradientAccumulationSteps: config.gradient_accumulation_steps,
         maxGradNorm: config.max_grad_norm, seed: config.seed, logEvery: config.log_every, metrics: metricsPath,
         outputDir: config.output_dir, checkpointEvery: config.checkpoint_every ?? config.steps, resume: config.resume,
-        overwriteOutputDir: config.overwrite_output_dir, progress, processGroup: group,
+        // checked above, before model/ was written beside the run
+        overwriteOutputDir: true, progress, processGroup: group,
       });
       const adapterDir = join(config.output_dir, 'adapter');
       if (isMain) {

@@ -17,10 +17,15 @@ export interface AdapterPoolOptions {
 
 /** What the API may say about an adapter that failed to load: its first line, without quoted file content. */
 export function loadErrorMessage(error: unknown): string {
-  const first = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-  if (/unparsable text|not valid JSON|Unexpected token/i.test(first)) return 'adapter_config.json is not valid JSON';
-  return first.replace(/"[^"]{24,}"/g, '"…"').replace(/'[^']{80,}'/g, "'…'").slice(0, 300);
+  const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  if (/unparsable text|not valid JSON|Unexpected token/i.test(lines[0] ?? '')) return 'adapter_config.json is not valid JSON';
+  // Several lines (a size mismatch per line) as one; quoted strings that could be file content are left out.
+  const kept = lines.slice(0, MESSAGE_LINES).join(' ') + (lines.length > MESSAGE_LINES ? ` (and ${lines.length - MESSAGE_LINES} more lines)` : '');
+  return kept.replace(/"[^"]{24,}"/g, '"…"').replace(/'[^']{80,}'/g, "'…'").slice(0, 2000);
 }
+
+/** Lines of a load error that reach the client. */
+const MESSAGE_LINES = 8;
 
 function isAdapterFault(error: unknown): boolean {
   return error instanceof PeftError || error instanceof StateDictError || error instanceof SafetensorsError;
