@@ -7,6 +7,9 @@ import { softmax } from '../tensor/functional.js';
 import { where } from '../tensor/ops-shape.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { seededRandom } from '../train/random.js';
+
+export { seededRandom };
 
 /** The sampling fields of transformers' GenerationConfig, camelCased. */
 export interface SamplingOptions {
@@ -101,17 +104,6 @@ export function processLogits(logits: Tensor, seen: Tensor | null, s: Sampling):
   });
 }
 
-/** mulberry32: a fast 32-bit generator; the same seed gives the same sequence on every platform. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An index drawn from unnormalised non-negative weights (a row of probabilities). */
 export function drawIndex(weights: ArrayLike<number>, random: () => number): number {

@@ -8,6 +8,7 @@ import { models, nn, PeftModel, type Tensor } from '../../lib/index.js';
 import { loadWithMetadataSync } from '../../lib/serialization/index.js';
 import { recoverFolder, recoverFolders } from '../../lib/serialization/replace-folder.js';
 import { readTrainerState } from '../../lib/train/checkpoint.js';
+import { seededRandom } from '../../lib/train/random.js';
 
 export type CrashMode = 'adapter' | 'checkpoint' | 'model';
 const CHILD = process.env.NODE_PEFT_CRASH_CHILD ?? join(dirname(fileURLToPath(import.meta.url)), 'crash-child.mjs');
@@ -96,16 +97,7 @@ function leftovers(mode: CrashMode, dir: string): string[] {
 }
 
 /** A small seeded generator (mulberry32), so a failing run can be repeated with its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const random = seededRandom;
 
 /** Starts the child, lets it save, and kills it (SIGKILL) at a random moment; returns the version saved last. */
 function saveAndKill(mode: CrashMode, dir: string, draw: () => number): Promise<0 | 1 | 2> {
