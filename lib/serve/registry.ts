@@ -135,11 +135,13 @@ export class AdapterRegistry {
     if (this.#adapters.has(name) && !options.replace) {
       throw new HttpError(409, `an adapter named ${JSON.stringify(name)} is already loaded; delete it first or pass "replace": true`);
     }
-    const config = await readAdapterConfig(path, this.#warn); // fails before the old adapter goes
+    await readAdapterConfig(path, () => undefined); // a broken config fails before the old adapter goes
     if (this.#adapters.has(name)) this.#remove(name);
-    if (this.#peft) await this.#loadAnother(this.#peft, path, name, config);
-    else this.#peft = await this.#loadFirst(path, name, config);
+    // Config and weights are read together, from one version of the folder (a save may replace it meanwhile).
+    if (this.#peft) await this.#loadAnother(this.#peft, path, name);
+    else this.#peft = await this.#loadFirst(path, name);
     this.#peft.eval();
+    const config = this.#peft.peftConfig.get(name) as LoraConfig;
     const info: AdapterInfo = {
       name, path, r: config.r, lora_alpha: config.lora_alpha, target_modules: config.target_modules, loaded_at: new Date().toISOString(),
     };
@@ -147,9 +149,9 @@ export class AdapterRegistry {
     return info;
   }
 
-  async #loadAnother(peft: PeftModel, path: string, name: string, config: LoraConfig): Promise<void> {
+  async #loadAnother(peft: PeftModel, path: string, name: string): Promise<void> {
     try {
-      await peft.loadAdapter(path, name, { config, strict: this.#strict });
+      await peft.loadAdapter(path, name, { strict: this.#strict });
     } catch (error) {
       if (peft.peftConfig.has(name)) peft.deleteAdapter(name); // added, then its weights did not fit
       throw error;
@@ -160,10 +162,10 @@ export class AdapterRegistry {
    * The first adapter wraps the model in a PeftModel. If its weights then do not fit, that PeftModel is lost with
    * the model already changed in place (LoRA layers, wrappers): the model is loaded again from its folder.
    */
-  async #loadFirst(path: string, name: string, config: LoraConfig): Promise<PeftModel> {
+  async #loadFirst(path: string, name: string): Promise<PeftModel> {
     const parameters = new Map(this.#model.namedParameters());
     try {
-      return await PeftModel.fromPretrained(this.#model, path, { adapterName: name, config, warn: this.#warn, strict: this.#strict });
+      return await PeftModel.fromPretrained(this.#model, path, { adapterName: name, warn: this.#warn, strict: this.#strict });
     } catch (error) {
       const now = this.#model.namedParameters();
       if (now.length !== parameters.size || now.some(([key, p]) => parameters.get(key) !== p)) await this.#reloadModel();
