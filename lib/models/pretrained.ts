@@ -1,6 +1,5 @@
 // fromPretrained: a Hugging Face model folder (config.json + safetensors weights) → the model class that
 // config.json's architectures[0] names, with its weights loaded strictly.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveFolder } from '../serialization/replace-folder.js';
 import { TorchError } from '../errors.js';
@@ -21,6 +20,7 @@ import {
   Gemma2ForSequenceClassification, Gemma3TextForSequenceClassification, LlamaForSequenceClassification, MistralForSequenceClassification,
   Phi3ForSequenceClassification, Qwen2ForSequenceClassification, Qwen3ForSequenceClassification,
 } from './sequence-classification.js';
+import { readJsonObject } from './json-file.js';
 import { ViTForImageClassification } from './vit.js';
 
 type ModelClass = new (config: ConfigJson) => PreTrainedModel;
@@ -54,21 +54,7 @@ export interface FromPretrainedOptions {
 }
 
 async function readConfig(dir: string): Promise<ConfigJson> {
-  const path = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new TorchError(`fromPretrained: cannot read ${path}: ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new TorchError(`${path}: not valid JSON (${(error as Error).message})`);
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new TorchError(`${path}: expected a JSON object`);
-  return json as ConfigJson;
+  return (await readJsonObject(join(dir, 'config.json'), { what: 'fromPretrained' })) as ConfigJson;
 }
 
 /**
