@@ -72,14 +72,17 @@ export async function decodeCore(sharpLib: SharpModule, statFile: StatFn, input:
     }
   };
   if (headerOnly) return header();
+  // libvips reads the header and checks limitInputPixels before it decodes any pixel data
+  const decode = () => sharpLib(input, { failOn: 'truncated', limitInputPixels: maxPixels })
+    .autoOrient()
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
   try {
-    // libvips reads the header and checks limitInputPixels before it decodes any pixel data
-    const { data, info } = await sharpLib(input, { failOn: 'truncated', limitInputPixels: maxPixels })
-      .autoOrient()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    // libvips' error text is per thread: with decodes running on other threads it can come back as "Unknown error",
+    // so a failure without a reason is decoded once more to name the problem.
+    const { data, info } = await decode().catch((error: unknown) => (/Unknown error/.test(String((error as Error)?.message)) ? decode() : Promise.reject(error)));
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   } catch (error) {
