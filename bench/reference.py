@@ -6,7 +6,7 @@ against it on the same machine, in the same run.  It needs only torch
 (Debian: apt-get install python3-torch libopenblas0-pthread; run it with
 /usr/bin/python3).  LoRA here follows PEFT's math: y = base(x) + B(A(drop(x))) * alpha / r.
 
-Usage:  /usr/bin/python3 reference.py [gemm|train|forward|multi|vit|all] [--threads N] [--steps N]
+Usage:  /usr/bin/python3 reference.py [gemm|train|train-bf16|forward|multi|vit|all] [--threads N] [--steps N]
 Prints one JSON object per workload on stdout.
 
 This copy (node-peft's bench/) adds `gemm`: the fp32 matmul rate the W1 fraction-of-peak is measured against.
@@ -179,6 +179,30 @@ def w_train(steps):
                 tokens_per_s=tok / med * 1000, peak_rss_mb=peak_rss_mb())
 
 
+def w_train_bf16(steps):
+    """W1b: W1 under CPU autocast to bfloat16 (fp32 master weights and optimizer), as a
+    Python user turns on mixed precision: torch.autocast("cpu", dtype=torch.bfloat16)."""
+    torch.manual_seed(0)
+    model = add_lora(Llama(LLAMA), LORA)
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    batch = 4
+    ids = torch.randint(0, LLAMA["vocab"], (batch, LLAMA["seq"] + 1))
+
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model(ids[:, :-1])
+            loss = F.cross_entropy(logits.reshape(-1, LLAMA["vocab"]).float(), ids[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    med, lo, hi = timed(step, steps)
+    tok = batch * LLAMA["seq"]
+    return dict(workload="W1b-train-lora-bf16", ms_per_step=med, min=lo, max=hi,
+                tokens_per_s=tok / med * 1000, peak_rss_mb=peak_rss_mb())
+
+
 def w_forward(steps):
     torch.manual_seed(0)
     base = Llama(LLAMA).eval()
@@ -345,7 +369,7 @@ def main():
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
-    runs = {"gemm": w_gemm, "train": w_train, "forward": w_forward, "multi": w_multi, "vit": w_vit}
+    runs = {"gemm": w_gemm, "train": w_train, "train-bf16": w_train_bf16, "forward": w_forward, "multi": w_multi, "vit": w_vit}
     for k, fn in runs.items():
         if a.which in (k, "all"):
             r = fn(a.steps)
