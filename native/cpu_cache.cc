@@ -4,8 +4,9 @@
 // of activations at once, small allocations settle between the freed blocks, and glibc's heap fragments and grows step
 // after step (W1: 550 MB after 10 steps, 1.6 GB after 120, while Python's peak stays at ~700 MB). Serving blocks from
 // mmap instead keeps RSS flat but re-faults every page on every step (W1 +55% time). So blocks of 128 KiB and more are
-// mapped here, and freed ones are kept and handed to the next request of about the same size (at most a quarter
-// larger): a steady loop stops mapping after its first step, and malloc's heap never holds a large block.
+// mapped here, and freed ones are kept (joined with free neighbours) and split to serve later requests: a steady loop
+// stops mapping after its first step, requests of varying shapes reuse the same pages as malloc's heap would, and
+// malloc's heap never holds a large block.
 //
 // The cache holds at most the peak of live cached-size bytes (or NODE_PEFT_CPU_CACHE_MB), evicting its oldest blocks
 // to make room, and unmaps blocks left unused for 10 s (NODE_PEFT_CPU_CACHE_DECAY_S, checked at most once a second as
@@ -75,7 +76,10 @@ void UnmapBlock(void* p, size_t bytes) {
 #endif
 }
 
-// The freed blocks, by size (for best fit) and by age (oldest first, for eviction and decay).
+// The freed blocks, by size (for best fit), by address (to join neighbours) and by age (oldest first, for eviction
+// and decay). A block freed next to a free neighbour is joined with it, so memory freed by one request's shapes serves
+// the next request's, whatever their sizes: a request takes the smallest free block that holds it and leaves the rest
+// free. Blocks are runs of whole pages inside our own mappings, so joined and split ones are still unmapped by range.
 class FreeBlocks {
  public:
   struct Block {
@@ -83,16 +87,31 @@ class FreeBlocks {
     size_t size;
   };
 
+  // Adds a freed block, joined with the free blocks that end where it starts and start where it ends.
   void Add(Block block, Clock::time_point now) {
-    byAge_.push_back({block, now, {}});
-    byAge_.back().bySize = bySize_.emplace(block.size, std::prev(byAge_.end()));
+    char* start = static_cast<char*>(block.p);
+    auto next = byAddress_.lower_bound(start);
+    if (next != byAddress_.begin()) {
+      auto prev = std::prev(next);
+      if (prev->first + prev->second->block.size == start) {
+        Block left = Remove(prev->second);
+        start = static_cast<char*>(left.p);
+        block = {start, left.size + block.size};
+      }
+    }
+    next = byAddress_.lower_bound(start + block.size);
+    if (next != byAddress_.end() && next->first == start + block.size) block.size += Remove(next->second).size;
+    byAge_.push_back({block, now, {}, {}});
+    auto entry = std::prev(byAge_.end());
+    entry->bySize = bySize_.emplace(block.size, entry);
+    entry->byAddress = byAddress_.emplace(start, entry).first;
     bytes_ += block.size;
   }
 
-  // The smallest block of at least `bytes` and at most a quarter more, taken out.
-  std::optional<Block> TakeFit(size_t bytes) {
+  // The smallest free block of at least `bytes`, taken out whole; nullopt when none is that large.
+  std::optional<Block> TakeAtLeast(size_t bytes) {
     auto it = bySize_.lower_bound(bytes);
-    if (it == bySize_.end() || it->first > bytes + bytes / 4) return std::nullopt;
+    if (it == bySize_.end()) return std::nullopt;
     return Remove(it->second);
   }
 
@@ -105,15 +124,18 @@ class FreeBlocks {
   struct Entry;
   using AgeList = std::list<Entry>;
   using SizeMap = std::multimap<size_t, AgeList::iterator>;
+  using AddressMap = std::map<char*, AgeList::iterator>;
   struct Entry {
     Block block;
     Clock::time_point freedAt;
     SizeMap::iterator bySize;
+    AddressMap::iterator byAddress;
   };
 
   Block Remove(AgeList::iterator entry) {
     Block block = entry->block;
     bySize_.erase(entry->bySize);
+    byAddress_.erase(entry->byAddress);
     byAge_.erase(entry);
     bytes_ -= block.size;
     return block;
@@ -121,6 +143,7 @@ class FreeBlocks {
 
   AgeList byAge_;
   SizeMap bySize_;
+  AddressMap byAddress_;
   size_t bytes_ = 0;
 };
 
@@ -191,8 +214,13 @@ class CachingCpuAllocator final : public c10::Allocator {
     ReleaseIdle();
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (std::optional<FreeBlocks::Block> block = free_.TakeFit(bytes)) {
-          counters_.hits++;
+      if (std::optional<FreeBlocks::Block> block = free_.TakeAtLeast(bytes)) {
+        counters_.hits++;
+        size_t rest = block->size - bytes;
+        if (rest >= kMinCachedBytes) {
+          free_.Add({static_cast<char*>(block->p) + bytes, rest}, Clock::now());
+          block->size = bytes;
+        }
         MarkLive(block->p, block->size);
         return block->p;
       }

@@ -13,13 +13,11 @@ const out = mkdtempSync(join(tmpdir(), 'node-peft-demo-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('demo', () => {
-  test('a smoke run finishes quickly and the serving process agrees exactly', async () => {
-    const started = performance.now();
+  test('a smoke run writes every stage and the serving process agrees exactly', async () => {
     const io = captureIO();
     const code = await main(['demo', '--out', out, '--pretrain-steps', '6', '--finetune-steps', '4', '--no-progress'], io);
     expect(io.stderr.filter((line) => !line.startsWith('eval at step'))).toEqual([]);
     expect(code).toBe(0);
-    expect((performance.now() - started) / 1000).toBeLessThan(60);
     const text = io.stdout.join('\n');
     expect(text).toMatch(/accuracy at 16x16 after LoRA: +\d+\.\d\d%/);
     expect(text).toMatch(/accuracy in the serving process: +\d+\.\d\d% \(logits identical: max diff 0\)/);

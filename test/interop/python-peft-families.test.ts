@@ -73,7 +73,7 @@ describe.skipIf(!python)(`Python PEFT interop, model families${python ? '' : ` (
   beforeAll(async () => {
     for (const scenario of SCENARIOS) built[scenario.name] = await buildScenario(scenario, scratch);
     report = runPythonChecks(python as string, Object.values(built).map((b) => b.pythonCase), join(scratch, 'spec.json'));
-  }, 600_000);
+  });
 
   const caseReport = (name: string): PythonCaseReport => {
     const r = report.cases[name];

@@ -59,7 +59,7 @@ describe.skipIf(!python)(`Python PEFT interop${python ? '' : ` (skipped: ${ENABL
       const effects = Object.fromEntries(Object.entries(built).map(([name, b]) => [name, b.effectOnLogits]));
       writeFileSync(reportPath, JSON.stringify({ python: report, node_peft_adapter_effect_on_logits: effects }, null, 1));
     }
-  }, 600_000);
+  });
 
   const caseReport = (name: string): PythonCaseReport => {
     const r = report.cases[name];

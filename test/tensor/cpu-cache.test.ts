@@ -1,5 +1,5 @@
-// The caching CPU allocator: freed blocks of 128 KiB and more are reused by later requests of about their size,
-// smaller ones are left to malloc, and the cache can be emptied. Its switch and cap: libtorch-loading.test.ts.
+// The caching CPU allocator: freed blocks of 128 KiB and more are kept, joined with free neighbours and split to
+// serve later requests, smaller ones are left to malloc, and the cache can be emptied. Its switch and cap: libtorch-loading.test.ts.
 import { describe, expect, test } from 'vitest';
 import { torch } from '../../lib/index.js';
 
@@ -25,16 +25,29 @@ describe('the CPU tensor cache', () => {
     expect(stats().cachedBytes).toBeGreaterThanOrEqual(MiB);
   });
 
-  test('a block at most a quarter larger is reused; a much larger one is not', () => {
-    torch.zeros([MiB / 4]).dispose();
-    const before = stats();
-    torch.zeros([235_000]).dispose(); // 0.9 MiB
-    expect(stats().hits).toBe(before.hits + 1);
+  test('a larger free block is split: the request takes what it needs and the rest stays cached', () => {
     torch.emptyCpuCache();
-    torch.zeros([MiB]).dispose(); // only a 4 MiB block is cached now
-    const again = stats();
-    torch.zeros([MiB / 4]).dispose();
-    expect(stats().misses).toBe(again.misses + 1);
+    torch.zeros([MiB]).dispose(); // one 4 MiB block is cached
+    const before = stats();
+    const quarter = torch.zeros([MiB / 4]); // 1 MiB
+    const during = stats();
+    expect([during.hits, during.misses]).toEqual([before.hits + 1, before.misses]);
+    expect(during.cachedBytes).toBe(3 * MiB);
+    expect(during.liveBytes).toBe(before.liveBytes + MiB);
+    quarter.dispose();
+    expect(stats().cachedBytes).toBe(4 * MiB);
+  });
+
+  test('neighbours freed apart are joined: their memory serves one larger request', () => {
+    torch.emptyCpuCache();
+    torch.zeros([MiB]).dispose(); // a 4 MiB mapping, cached
+    const parts = [0, 1, 2, 3].map(() => torch.zeros([MiB / 4])); // split into four 1 MiB blocks
+    for (const t of parts) t.dispose();
+    const before = stats();
+    const whole = torch.ones([MiB]);
+    expect([stats().hits, stats().misses]).toEqual([before.hits + 1, before.misses]);
+    expect(whole.sum().item()).toBe(MiB);
+    whole.dispose();
   });
 
   test('blocks under 128 KiB are left to malloc', () => {
