@@ -1,7 +1,7 @@
 // `node-peft bench` arguments: workload names, --steps, --threads, --json, --python, --no-python, --in-process.
 import { TorchError } from '../errors.js';
 
-export const WORKLOADS = ['gemm', 'train', 'forward', 'multi', 'swap', 'vit', 'serve'] as const;
+export const WORKLOADS = ['gemm', 'train', 'forward', 'multi', 'swap', 'vit', 'serve', 'cache'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 /** Workloads the Python reference (bench/reference.py) also runs. */

@@ -1,6 +1,7 @@
 // Runs one workload by name in this process.
 import type { WorkloadName } from './args.js';
 import type { BenchFields, WorkloadContext } from './result.js';
+import { cacheWorkload } from './workloads/cache.js';
 import { forwardWorkload } from './workloads/forward.js';
 import { gemmWorkload } from './workloads/gemm.js';
 import { multiWorkload } from './workloads/multi.js';
@@ -18,6 +19,7 @@ const RUNNERS: Record<WorkloadName, (ctx: WorkloadContext) => BenchFields | Prom
   swap: swapWorkload,
   vit: vitWorkload,
   serve: serveWorkload,
+  cache: cacheWorkload,
 };
 
 export async function runWorkload(name: WorkloadName, steps: number, threads: number | null, warmup = 3): Promise<BenchFields> {

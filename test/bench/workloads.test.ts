@@ -52,6 +52,15 @@ describe('workloads', () => {
     for (const f of ['ms_per_step', 'peak_rss_mb']) expect(positive(r[f]), f).toBe(true);
   });
 
+  test('cache: the CPU cache against LibTorch\'s allocator on varying shapes, each in its own process', async () => {
+    const r = await runWorkload('cache', 1, null, 0);
+    expect(r.workload).toBe('cpu-cache-varying-shapes');
+    for (const f of ['cache_s', 'malloc_s', 'cache_cpu_s', 'malloc_cpu_s', 'cache_faults', 'malloc_faults', 'cache_peak_rss_mb']) {
+      expect(positive(r[f]), f).toBe(true);
+    }
+    expect(r.slowdown).toBeCloseTo((r.cache_s as number) / (r.malloc_s as number));
+  });
+
   test('the FLOPs of one W1 step count forward, input gradients and LoRA, not frozen weight gradients', () => {
     const flops = loraTrainFlops(LLAMA, { r: 16, targetsPerLayer: 4 }, 4);
     const tokens = 4 * 128;
