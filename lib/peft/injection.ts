@@ -3,7 +3,7 @@
 import { PeftError } from '../errors.js';
 import { defaultTargetModules } from './default-targets.js';
 import { ModuleDict, ModuleList, ParameterDict } from '../nn/containers.js';
-import { Conv1d, Conv2d } from '../nn/conv.js';
+import { Conv1d, Conv2d, Conv3d } from '../nn/conv.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
@@ -30,6 +30,7 @@ export function moduleKind(module: Module): ModuleKind {
   if (module instanceof Linear) return 'linear';
   if (module instanceof Embedding) return 'embedding';
   if (module instanceof Conv2d) return 'conv2d';
+  if (module instanceof Conv3d) return 'conv3d';
   if (module instanceof Conv1d) return 'conv1d';
   if (module instanceof ModuleList) return 'module_list';
   if (module instanceof ModuleDict) return 'module_dict';
@@ -84,10 +85,10 @@ function createLoraLayer(name: string, module: Module, config: LoraConfig, warn:
     return new LoraLinear(module, { fanInFanOut: true });
   }
   if (kind === 'embedding') return new LoraEmbedding(module);
-  if (kind === 'conv2d' || kind === 'conv1d') return new LoraConv2d(module);
+  if (kind === 'conv1d' || kind === 'conv2d' || kind === 'conv3d') return new LoraConv2d(module);
   throw new PeftError(
     `Target module ${name} (${module.constructor.name}) is not supported. Currently, only the following modules are supported: ` +
-      'Linear, Embedding, Conv1d, Conv2d and GPT-2 Conv1D (node-peft has no Conv3d layer).',
+      'Linear, Embedding, Conv1d, Conv2d, Conv3d and GPT-2 Conv1D.',
   );
 }
 
