@@ -105,6 +105,24 @@ describe('target_parameters: PEFT\'s golden case', () => {
   });
 });
 
+describe('target_parameters: hotswap', () => {
+  it('an adapter of the same rank swaps in place; another rank is refused (rows are interleaved per expert), the model unchanged', async () => {
+    const { x } = await safetensors.load(join(CASE, 'inputs.safetensors'));
+    const expected = await safetensors.load(join(CASE, 'expected.safetensors'));
+    const other = await PeftModel.fromPretrained(await base(), CASE, quiet);
+    torch.manualSeed(9);
+    torch.noGrad(() => other.namedParameters().filter(([name]) => name.includes('lora_')).forEach(([, p]) => p.add_(torch.randn(p.shape).mul(0.2))));
+    await other.savePretrained(join(scratch, 'other'));
+    const swapped = other.forward({ x }) as Tensor;
+    const peft = await PeftModel.fromPretrained(await base(), CASE, quiet);
+    await getPeftModel(await base(), config({ r: 3, init_lora_weights: false }), 'default', quiet).savePretrained(join(scratch, 'rank3'));
+    await expect(peft.hotswapAdapter(join(scratch, 'rank3'), 'default')).rejects.toThrow(/interleaves its rank per expert/);
+    expect(maxAbsDiff(peft.forward({ x }) as Tensor, expected['logits.default'])).toBeLessThanOrEqual(TOLERANCE);
+    await peft.hotswapAdapter(join(scratch, 'other'), 'default');
+    expect(maxAbsDiff(peft.forward({ x }) as Tensor, swapped)).toBeLessThanOrEqual(1e-6);
+  });
+});
+
 describe('target_parameters: new adapters and what PEFT refuses', () => {
   it('a fresh adapter starts as the identity (B = 0); parameters of the root module are refused', async () => {
     const { x } = await safetensors.load(join(CASE, 'inputs.safetensors'));
