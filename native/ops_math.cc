@@ -96,6 +96,15 @@ void RegisterMathOps(Napi::Env env, Napi::Object exports) {
     auto dims = a.OptInts(2);
     return at::linalg_vector_norm(a.Tensor(0), a.Has(1) ? a.Scalar(1) : at::Scalar(2.0), Ref(dims), a.Bool(3));
   });
+  // linalgQr(A) -> [Q, R] (mode 'reduced'), linalgSvd(A, fullMatrices) -> [U, S, Vh]: LAPACK's, as torch.linalg.
+  Def(env, exports, "linalgQr", [](Args& a) {
+    auto [Q, R] = at::linalg_qr(a.Tensor(0), "reduced");
+    return std::vector<at::Tensor>{Q, R};
+  });
+  Def(env, exports, "linalgSvd", [](Args& a) {
+    auto [U, S, Vh] = at::linalg_svd(a.Tensor(0), a.Bool(1));
+    return std::vector<at::Tensor>{U, S, Vh};
+  });
   Def(env, exports, "logsumexp", [](Args& a) { return at::logsumexp(a.Tensor(0), a.Ints(1), a.Bool(2)); });
   Def(env, exports, "cumsum", [](Args& a) { return at::cumsum(a.Tensor(0), a.Int(1)); });
   Def(env, exports, "any", [](Args& a) { return a.Has(1) ? at::any(a.Tensor(0), a.Int(1), a.Bool(2)) : at::any(a.Tensor(0)); });

@@ -28,6 +28,9 @@ void RegisterNNOps(Napi::Env env, Napi::Object exports) {
   Def(env, exports, "conv2d", [](Args& a) {
     return at::conv2d(a.Tensor(0), a.Tensor(1), a.OptTensor(2), a.Ints(3), a.Ints(4), a.Ints(5), a.OptInt(6).value_or(1));
   });
+  Def(env, exports, "conv3d", [](Args& a) {
+    return at::conv3d(a.Tensor(0), a.Tensor(1), a.OptTensor(2), a.Ints(3), a.Ints(4), a.Ints(5), a.OptInt(6).value_or(1));
+  });
   Def(env, exports, "dropout", [](Args& a) { return at::dropout(a.Tensor(0), a.Number(1), a.Bool(2)); });
   Def(env, exports, "crossEntropy", [](Args& a) {
     return at::cross_entropy_loss(a.Tensor(0), a.Tensor(1), a.OptTensor(2), Reduction(a.Has(3) ? a.String(3) : "mean"),

@@ -41,3 +41,12 @@ export function checkPair(layer: string, name: string, value: unknown, min: numb
   }
   return [pair[0], pair[1]];
 }
+
+/** An int or a triple of ints, as PyTorch's _triple; returns the triple. */
+export function checkTriple(layer: string, name: string, value: unknown, min: number): [number, number, number] {
+  const triple = typeof value === 'number' ? [value, value, value] : value;
+  if (!Array.isArray(triple) || triple.length !== 3 || triple.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
+    throw new TorchError(`${layer}: ${name} must be an integer >= ${min} or a triple of them, got ${Array.isArray(value) ? JSON.stringify(value) : got(value)}`);
+  }
+  return triple as [number, number, number];
+}

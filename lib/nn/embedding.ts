@@ -52,6 +52,6 @@ export class Embedding extends Module {
 
   forward(input: Tensor): Tensor {
     // (...) int64 -> (..., embeddingDim)
-    return embedding(input, this.param('weight'), this.paddingIdx);
+    return embedding(input, this.value('weight'), this.paddingIdx);
   }
 }

@@ -25,7 +25,7 @@ export class Linear extends WeightBiasLayer {
 
   forward(x: Tensor): Tensor {
     // (..., in) -> (..., out)
-    return linear(x, this.param('weight'), this.paramOrNull('bias'));
+    return linear(x, this.value('weight'), this.valueOrNull('bias'));
   }
 
   override toString(): string {

@@ -24,6 +24,8 @@ export abstract class Module {
   readonly #buffers = new Map<string, Tensor | null>();
   readonly #nonPersistent = new Set<string>();
   readonly #children = new Map<string, Module>();
+  /** Parameters whose forward value is temporarily another tensor (parametrize()), and whether forward read it. */
+  readonly #parametrized = new Map<string, { value: Tensor; read: boolean }>();
   training = true;
 
   abstract forward(...args: never[]): unknown;
@@ -64,16 +66,49 @@ export abstract class Module {
 
   // ---- access (what forward uses) ---------------------------------------------------------------
 
-  /** The parameter registered under name (throws if absent or null). */
+  /** The parameter registered under name (throws if absent or null, or while parametrize() stands in for it). */
   param(name: string): Parameter {
     const p = this.#parameters.get(name);
     if (!p) throw new TorchError(`${this.constructor.name} has no parameter '${name}'`);
+    if (this.#parametrized.has(name)) {
+      throw new TorchError(`${this.constructor.name} read its parameter '${name}' with param() while a parametrization stands in for it; ` +
+        `a forward must read it with value('${name}') (as torch.nn.utils.parametrize, e.g. LoRA target_parameters)`);
+    }
     return p;
   }
 
-  /** The parameter registered under name, or null (e.g. a layer without bias). */
+  /** What forward computes with: the parameter, or the tensor parametrize() put in its place. */
+  value(name: string): Tensor {
+    const stand = this.#parametrized.get(name);
+    if (!stand) return this.param(name);
+    stand.read = true;
+    return stand.value;
+  }
+
+  /**
+   * As torch.nn.utils.parametrize for the length of a forward: value(name) returns `value` (e.g. W + ΔW, in the
+   * autograd graph) until the returned function is called; that function reports whether value(name) was read.
+   * The caller keeps ownership of `value`.
+   */
+  parametrize(name: string, value: Tensor): () => boolean {
+    if (!this.#parameters.get(name)) throw new TorchError(`${this.constructor.name} has no parameter '${name}' to parametrize`);
+    if (this.#parametrized.has(name)) throw new TorchError(`${this.constructor.name}: parameter '${name}' is already parametrized`);
+    const stand = { value, read: false };
+    this.#parametrized.set(name, stand);
+    return () => {
+      this.#parametrized.delete(name);
+      return stand.read;
+    };
+  }
+
+  /** The parameter registered under name, or null (e.g. a layer without bias); as param() while parametrized. */
   paramOrNull(name: string): Parameter | null {
-    return this.#parameters.get(name) ?? null;
+    return this.#parameters.get(name) ? this.param(name) : null;
+  }
+
+  /** value(name), or null where the parameter is absent or null (a layer without bias). */
+  valueOrNull(name: string): Tensor | null {
+    return this.#parameters.get(name) ? this.value(name) : null;
   }
 
   buffer(name: string): Tensor {

@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { LoraConfig } from './config.js';
 import type { AdapterHost } from './host.js';
 import { loraLayersOf, savedLoraName } from './layers/lora-layer.js';
+import { LoraParamWrapper } from './layers/lora-param-wrapper.js';
 import { rankAndAlphaFor } from './patterns.js';
 import { readAdapter } from './save-load.js';
 import { PREFIX } from './state-dict.js';
@@ -74,6 +75,13 @@ export async function hotswapAdapter(host: AdapterHost, dir: string, adapterName
     }
     const unexpected = Object.keys(tensors).filter((key) => !slots.has(key));
     if (unexpected.length > 0) throw new PeftError(`Hot swapping the adapter did not succeed, unexpected keys found: ${unexpected.join(', ')}.`);
+    for (const [key, value] of Object.entries(tensors)) {
+      const slot = slots.get(key) as Slot;
+      if (slot.layer instanceof LoraParamWrapper && slot.layer.numExperts > 1 && slot.live.shape.join() !== value.shape.join()) {
+        throw new PeftError(`hotswapAdapter: ${key} has shape [${value.shape.join(', ')}], the model's is [${slot.live.shape.join(', ')}]; ` +
+          `a target_parameters layer over ${slot.layer.numExperts} experts interleaves its rank per expert, so only an adapter of the same rank can be swapped in`);
+      }
+    }
     for (const [key, slot] of slots) if (!(key in tensors)) noGrad(() => slot.live.zero_());
     for (const [key, value] of Object.entries(tensors)) {
       const slot = slots.get(key) as Slot;

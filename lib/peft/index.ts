@@ -15,6 +15,7 @@ export { LoraLayer, type LoraLayerOptions, type MergeOptions, type InitLoraWeigh
 export { LoraLinear } from './layers/lora-linear.js';
 export { LoraEmbedding } from './layers/lora-embedding.js';
 export { LoraConv2d } from './layers/lora-conv2d.js';
+export { LoraParamWrapper } from './layers/lora-param-wrapper.js';
 export { DoraMagnitude } from './dora.js';
 export { ModulesToSaveWrapper } from './modules-to-save.js';
 export { ModuleCopy } from './module-copy.js';

@@ -3,7 +3,7 @@
 import { PeftError } from '../errors.js';
 import { defaultTargetModules } from './default-targets.js';
 import { ModuleDict, ModuleList, ParameterDict } from '../nn/containers.js';
-import { Conv1d, Conv2d } from '../nn/conv.js';
+import { Conv1d, Conv2d, Conv3d } from '../nn/conv.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
@@ -13,6 +13,7 @@ import { LoraConv2d } from './layers/lora-conv2d.js';
 import { LoraEmbedding } from './layers/lora-embedding.js';
 import { LoraLayer, type InitLoraWeights, type LoraLayerOptions } from './layers/lora-layer.js';
 import { LoraLinear } from './layers/lora-linear.js';
+import { LoraParamWrapper } from './layers/lora-param-wrapper.js';
 import { findTargets, type FindTargetsModel, type ModuleInfo, type ModuleKind } from './matching.js';
 import { ModulesToSaveWrapper } from './modules-to-save.js';
 import { matchModulesToSave } from './modules-to-save-matching.js';
@@ -30,6 +31,7 @@ export function moduleKind(module: Module): ModuleKind {
   if (module instanceof Linear) return 'linear';
   if (module instanceof Embedding) return 'embedding';
   if (module instanceof Conv2d) return 'conv2d';
+  if (module instanceof Conv3d) return 'conv3d';
   if (module instanceof Conv1d) return 'conv1d';
   if (module instanceof ModuleList) return 'module_list';
   if (module instanceof ModuleDict) return 'module_dict';
@@ -84,10 +86,10 @@ function createLoraLayer(name: string, module: Module, config: LoraConfig, warn:
     return new LoraLinear(module, { fanInFanOut: true });
   }
   if (kind === 'embedding') return new LoraEmbedding(module);
-  if (kind === 'conv2d' || kind === 'conv1d') return new LoraConv2d(module);
+  if (kind === 'conv1d' || kind === 'conv2d' || kind === 'conv3d') return new LoraConv2d(module);
   throw new PeftError(
     `Target module ${name} (${module.constructor.name}) is not supported. Currently, only the following modules are supported: ` +
-      'Linear, Embedding, Conv1d, Conv2d and GPT-2 Conv1D (node-peft has no Conv3d layer).',
+      'Linear, Embedding, Conv1d, Conv2d, Conv3d and GPT-2 Conv1D.',
   );
 }
 
@@ -98,6 +100,8 @@ export interface InjectOptions {
   lenientModulesToSave?: boolean;
   /** LoRA tensors are left uninitialised, for saved values to overwrite (PEFT's low_cpu_mem_usage). */
   skipInit?: boolean;
+  /** The configs of the model's other adapters (target_parameters must agree across adapters). */
+  otherConfigs?: ReadonlyMap<string, LoraConfig>;
 }
 
 /** Adds adapter `adapterName` to `model` in place (new layers start with it active; existing ones keep theirs). */
@@ -126,8 +130,53 @@ export function injectAdapter(model: Module, config: LoraConfig, adapterName: st
     layer.setAdapter([adapterName]);
     model.replaceModule(name, layer);
   }
+  if (selection.targetParameters.length > 0) checkTargetParametersAgree(config, options.otherConfigs ?? new Map());
+  for (const key of selection.targetParameters) wrapParameter(model, key, config, adapterName, initialize);
   wrapModulesToSave(model, config, adapterName, options, warn);
   wrapTrainableTokens(model, config, adapterName);
+}
+
+/** PEFT's rule: every adapter that uses target_parameters targets the same set (the nesting encodes the keys). */
+function checkTargetParametersAgree(config: LoraConfig, others: ReadonlyMap<string, LoraConfig>): void {
+  const mine = [...new Set(config.target_parameters ?? [])].sort();
+  for (const [name, other] of others) {
+    if (other === config || !other.target_parameters || other.target_parameters.length === 0) continue;
+    const theirs = [...new Set(other.target_parameters)].sort();
+    if (theirs.join('\u0000') !== mine.join('\u0000')) {
+      throw new PeftError('When using multiple adapters with `target_parameters`, all adapters must target the same set of parameters, ' +
+        `but got ${JSON.stringify(mine)} for the new adapter and ${JSON.stringify(theirs)} for adapter '${name}'.`);
+    }
+  }
+}
+
+/**
+ * target_parameters (PEFT's _inject_parameters): key is `<module path without .base_layer>.<parameter>`. A parameter
+ * already wrapped (an earlier adapter) gets the adapter added; otherwise the module at that path (the owner, or a
+ * wrapper of another of its parameters) is wrapped by a new LoraParamWrapper.
+ */
+function wrapParameter(model: Module, key: string, config: LoraConfig, adapterName: string, initialize: { initialize: boolean }): void {
+  const cut = key.lastIndexOf('.');
+  const [path, parameterName] = [key.slice(0, cut), key.slice(cut + 1)];
+  const target = model.getSubmodule(path);
+  if (target instanceof LoraLayer && !(target instanceof LoraParamWrapper)) {
+    throw new PeftError(`Trying to wrap an \`nn.Parameter\` of layer '${path}' of type ${target.constructor.name}, which is not a valid target. ` +
+      'Make sure that this layer is not also targeted with `target_modules`. For some models, PEFT will do this automatically, try setting `target_modules=[]` to prevent it.');
+  }
+  if (config.fan_in_fan_out) throw new PeftError('lora.ParamWrapper does not work with fan_in_fan_out.');
+  const options = layerOptions(config, key);
+  let existing: Module = target;
+  while (existing instanceof LoraParamWrapper) {
+    if (existing.parameterName === parameterName) {
+      existing.updateLayer(adapterName, options, initialize);
+      existing.setAdapter(existing.activeAdapters);
+      return;
+    }
+    existing = existing.baseLayer;
+  }
+  const wrapper = new LoraParamWrapper(target, parameterName);
+  wrapper.updateLayer(adapterName, options, initialize);
+  wrapper.setAdapter([adapterName]);
+  model.replaceModule(path, wrapper);
 }
 
 /** True when name lies inside a module that modules_to_save or trainable tokens already wrapped, or a LoRA layer. */

@@ -105,7 +105,7 @@ export class PeftModel<M extends Module = Module> extends Module implements Adap
     this.peftConfig.set(adapterName, own);
     try {
       injectAdapter(this.model, own, adapterName, {
-        warn: this.warn, parameterWrappers: this.parameterWrappers, lenientModulesToSave: loading, skipInit: loading,
+        warn: this.warn, parameterWrappers: this.parameterWrappers, lenientModulesToSave: loading, skipInit: loading, otherConfigs: this.peftConfig,
       });
     } catch (error) {
       this.discardAdapter(adapterName);

@@ -20,15 +20,10 @@ const UNSUPPORTED: readonly UnsupportedVariant[] = [
   { field: 'kasa_config', feature: 'KaSA (knowledge-aware singular-value adaptation, kasa_config)', selects: (c) => c.kasa_config !== null },
   { field: 'megatron_config', feature: 'Megatron tensor-parallel LoRA layers (megatron_config)', selects: (c) => c.megatron_config !== null },
   { field: 'layer_replication', feature: 'layer replication (layer_replication)', selects: (c) => c.layer_replication !== null },
-  {
-    field: 'target_parameters', feature: 'LoRA on bare weight parameters (target_parameters, e.g. MoE experts)',
-    selects: (c) => c.target_parameters !== null && c.target_parameters.length > 0,
-  },
 ];
 
 /** init_lora_weights values and the PEFT initialisation each names. */
 const UNSUPPORTED_INITS: readonly [RegExp, string][] = [
-  [/^pissa_niter_\d+$/, 'fast PiSSA initialisation (randomized svd_lowrank; "pissa" with the full SVD is implemented)'],
   [/^loftq$/, 'LoftQ initialisation (quantization-aware; changes the base weights)'],
   [/^eva$/, 'EVA initialisation (data-driven, eva_config)'],
   [/^corda$/, 'CorDA initialisation (data-driven, corda_config)'],
@@ -48,10 +43,10 @@ export function refuseUnsupportedVariants(config: LoraConfig): void {
     );
   }
   const init = config.init_lora_weights;
-  if (typeof init === 'string' && !['gaussian', 'pissa', 'olora', 'orthogonal'].includes(init)) {
+  if (typeof init === 'string' && !['gaussian', 'pissa', 'olora', 'orthogonal'].includes(init) && !/^pissa_niter_\d+$/.test(init)) {
     const named = UNSUPPORTED_INITS.find(([pattern]) => pattern.test(init));
     throw new PeftError(
-      `LoraConfig.init_lora_weights = ${JSON.stringify(init)}: node-peft implements true, false, "gaussian", "pissa", "olora" and "orthogonal", not ` +
+      `LoraConfig.init_lora_weights = ${JSON.stringify(init)}: node-peft implements true, false, "gaussian", "pissa", "pissa_niter_<N>", "olora" and "orthogonal", not ` +
         `${named ? `PEFT's ${named[1]}` : 'this initialisation'}`,
     );
   }

@@ -77,6 +77,7 @@ export function addWeightedAdapter(peft: AdapterHost, adapters: string[], weight
   const configs = adapters.map((name) => {
     const config = peft.peftConfig.get(name);
     if (!config) throw new PeftError(`Adapter ${name} does not exist`);
+    if ((config.target_parameters ?? []).length > 0) throw new PeftError(`add_weighted_adapter does not support targeting nn.Parameter (problematic adapter '${name}')`);
     if ((config.modules_to_save ?? []).length > 0 || config.trainable_token_indices !== null) {
       throw new PeftError(`add_weighted_adapter: adapter '${name}' has modules_to_save or trainable tokens, which node-peft cannot combine`);
     }

@@ -51,6 +51,22 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, o:
     ints2(o.stride ?? 1, 'stride'), ints2(o.padding ?? 0, 'padding'), ints2(o.dilation ?? 1, 'dilation'), intArg(o.groups ?? 1, 'conv2d: groups')));
 }
 
+export interface Conv3dOptions {
+  stride?: number | [number, number, number];
+  padding?: number | [number, number, number];
+  dilation?: number | [number, number, number];
+  groups?: number;
+}
+
+const triple = (v: number | [number, number, number]): [number, number, number] => (Array.isArray(v) ? v : [v, v, v]);
+
+/** x (N, in, D, H, W), weight (out, in/groups, kd, kh, kw) -> (N, out, D', H', W'), as F.conv3d. */
+export function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null = null, o: Conv3dOptions = {}): Tensor {
+  const ints3 = (v: number | [number, number, number], what: string): number[] => intsArg(triple(v), `conv3d: ${what}`);
+  return wrap(N.conv3d(tensorArg(x, 'conv3d: x'), tensorArg(weight, 'conv3d: weight'), optTensorArg(bias, 'conv3d: bias'),
+    ints3(o.stride ?? 1, 'stride'), ints3(o.padding ?? 0, 'padding'), ints3(o.dilation ?? 1, 'dilation'), intArg(o.groups ?? 1, 'conv3d: groups')));
+}
+
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new TorchError(`dropout: p must be in [0, 1], got ${p}`);
   return wrap(N.dropout(tensorArg(x, 'dropout: x'), p, training));

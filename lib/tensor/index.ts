@@ -14,4 +14,6 @@ export { scope, keep } from './scope.js';
 export { manualSeed, getNumThreads, setNumThreads, versions, nativeInfo, cuda } from './runtime.js';
 export { cpuCacheStats, emptyCpuCache, type CpuCacheStats } from './cpu-cache.js';
 export * as F from './functional.js';
+export * as linalg from './linalg.js';
+export { svdLowrank } from './linalg.js';
 export * as distributed from './distributed-index.js';

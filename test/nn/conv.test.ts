@@ -31,3 +31,21 @@ describe('Conv2d', () => {
     expect(() => new nn.Conv2d(2, 4, 3, { padding: 'same', stride: 2 })).toThrow(/padding='same' is not supported for strided convolutions/);
   });
 });
+
+describe('Conv3d', () => {
+  it('output shape follows kernel, stride, padding and dilation as torch.nn.Conv3d', () => {
+    const conv = new nn.Conv3d(2, 3, [3, 1, 2], { stride: [1, 2, 1], padding: [1, 0, 1], dilation: [2, 1, 1] });
+    expect(conv.weight.shape).toEqual([3, 2, 3, 1, 2]);
+    // D: (5 + 2 - 2·2 - 1) / 1 + 1 = 3; H: (6 - 1) / 2 + 1 = 3; W: (4 + 2 - 1 - 1) / 1 + 1 = 5
+    expect(conv.forward(torch.randn([1, 2, 5, 6, 4])).shape).toEqual([1, 3, 3, 3, 5]);
+  });
+
+  it('groups split the channels; a 1×1×1 kernel is a per-position linear map', () => {
+    const grouped = new nn.Conv3d(4, 2, 1, { groups: 2, bias: false });
+    expect(grouped.weight.shape).toEqual([2, 2, 1, 1, 1]);
+    const x = torch.randn([2, 4, 2, 2, 2]);
+    const pointwise = new nn.Conv3d(4, 3, 1);
+    const asLinear = torch.F.linear(x.permute(0, 2, 3, 4, 1), pointwise.weight.flatten(1), pointwise.bias).permute(0, 4, 1, 2, 3);
+    expect(pointwise.forward(x).sub(asLinear).abs().max().item()).toBeLessThan(1e-5);
+  });
+});

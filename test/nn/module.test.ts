@@ -204,3 +204,26 @@ describe('modes, conversion and traversal', () => {
     expect(() => new Tower().getSubmodule('nope')).toThrow(TorchError);
   });
 });
+
+describe('parametrize (torch.nn.utils.parametrize for the length of a forward)', () => {
+  it('value() gives the stand-in while it stands, the parameter after; gradients flow into the stand-in', () => {
+    const linear = new nn.Linear(2, 2, { bias: false });
+    const delta = torch.ones([2, 2]).requiresGrad_(true);
+    const standIn = linear.weight.add(delta);
+    const release = linear.parametrize('weight', standIn);
+    expect(same(linear.value('weight'), standIn)).toBe(true);
+    linear.forward(ones([1, 2])).sum().backward();
+    expect(release()).toBe(true);
+    expect(delta.grad?.sum().item()).toBe(4);
+    expect(linear.value('weight')).toBe(linear.weight);
+  });
+
+  it('param() / paramOrNull() while parametrized is an error naming the parameter; release reports an unread stand-in', () => {
+    const linear = new nn.Linear(2, 2);
+    const release = linear.parametrize('bias', torch.zeros([2]));
+    expect(() => linear.paramOrNull('bias')).toThrow(/read its parameter 'bias' with param\(\) while a parametrization stands in/);
+    expect(() => linear.parametrize('bias', torch.zeros([2]))).toThrow(/already parametrized/);
+    expect(release()).toBe(false);
+    expect(() => linear.parametrize('nope', torch.zeros([2]))).toThrow(/no parameter 'nope' to parametrize/);
+  });
+});

@@ -1,13 +1,13 @@
 // Helpers for per-adapter containers: nn.ModuleDict / nn.ParameterDict (which have no delete), the adapter dtype,
 // and nn layers whose default init is deferred.
 import { ModuleDict, ParameterDict } from '../../nn/containers.js';
-import { Conv1d, Conv2d } from '../../nn/conv.js';
+import { Conv1d, Conv2d, Conv3d } from '../../nn/conv.js';
 import { kaimingUniform_, normal_, zeros_ } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import type { Module } from '../../nn/module.js';
 
 /** init_lora_weights values node-peft implements ('pissa', 'olora', 'orthogonal': Linear layers, weight-inits.ts). */
-export type InitLoraWeights = boolean | 'gaussian' | 'pissa' | 'olora' | 'orthogonal';
+export type InitLoraWeights = boolean | 'gaussian' | 'pissa' | `pissa_niter_${number}` | 'olora' | 'orthogonal';
 
 /** The dict registered on owner under name, creating an empty one the first time. */
 export function moduleDictOf(owner: Module, name: string): ModuleDict {
@@ -74,12 +74,23 @@ export class DeferredInitConv1d extends Conv1d {
   }
 }
 
+export class DeferredInitConv3d extends Conv3d {
+  override resetParameters(): void {}
+
+  /** PyTorch's default init, as nn.Conv3d's constructor draws it. */
+  defaultInit(): void {
+    super.resetParameters();
+  }
+}
+
+/** The lora_A / lora_B layer types whose default init is deferred. */
+export type DeferredInitLayer = DeferredInitLinear | DeferredInitConv1d | DeferredInitConv2d | DeferredInitConv3d;
+
 /**
  * PEFT's init of lora_A / lora_B layers (Linear, Conv2d): both draw PyTorch's default init, then
  * reset_lora_parameters: A kaiming-uniform (true) or N(0, 1/r) ('gaussian'), B zero; false keeps the default init.
  */
-export function initFactorLayers(A: DeferredInitLinear | DeferredInitConv2d | DeferredInitConv1d, B: DeferredInitLinear | DeferredInitConv2d | DeferredInitConv1d,
-  init: InitLoraWeights, r: number): void {
+export function initFactorLayers(A: DeferredInitLayer, B: DeferredInitLayer, init: InitLoraWeights, r: number): void {
   A.defaultInit();
   B.defaultInit();
   if (init === true) kaimingUniform_(A.weight, { a: Math.sqrt(5) });

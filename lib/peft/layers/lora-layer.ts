@@ -14,7 +14,7 @@ import { aloraMask } from '../alora.js';
 import { BASE_ROW, checkBatch, currentAdapterNames, rowIndex, rowsByAdapter } from '../mixed-batch.js';
 import { loraScaling } from '../patterns.js';
 import { moduleDictOf, removeFromModuleDict, removeFromParameterDict } from './containers.js';
-import { BASE_CHANGING_INITS } from './weight-inits.js';
+import { changesBaseWeight } from './weight-inits.js';
 
 export { checkLoraOptions, savedLoraName, type AdapterRows, type AdapterSettings, type InitLoraWeights, type LoraLayerOptions } from './lora-options.js';
 import { checkLoraOptions, savedLoraName, type AdapterRows, type AdapterSettings, type InitLoraWeights, type LoraLayerOptions } from './lora-options.js';
@@ -82,6 +82,11 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
   /** DoRA: the base output's bias, shaped to broadcast over the output (null when the base has none). */
   protected abstract outputBias(): Tensor | null;
 
+  /** The base weight merges change and DoRA normalises (a ParamWrapper: the parameter it adapts). */
+  protected targetWeight(): Parameter {
+    return this.baseLayer.param('weight');
+  }
+
   /** Layers that implement aLoRA's token mask / lora_B's bias (lora_bias). */
   protected readonly supportsAlora: boolean = false;
   protected readonly supportsLoraBias: boolean = false;
@@ -105,7 +110,7 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
    * low_cpu_mem_usage): A and B stay uninitialised for the caller to overwrite or resetLoraParameters().
    */
   updateLayer(adapterName: string, options: LoraLayerOptions, { initialize = true }: { initialize?: boolean } = {}): void {
-    const changesBase = BASE_CHANGING_INITS.includes(String(options.initLoraWeights));
+    const changesBase = changesBaseWeight(options.initLoraWeights);
     const others = this.adapterNames().filter((name) => name !== adapterName);
     if (changesBase && others.length > 0) {
       throw new PeftError(`init_lora_weights ${JSON.stringify(options.initLoraWeights)} changes the base weight of this ${this.constructor.name}, which adapter(s) ${others.join(', ')} also use; ` +
@@ -127,7 +132,7 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
 
   /** m = ‖W + ΔW‖ (PEFT's DoRA init), into a new lora_magnitude_vector entry or the existing one. */
   #initMagnitude(adapterName: string): void {
-    const weight = this.baseLayer.param('weight');
+    const weight = this.targetWeight();
     noGrad(() => {
       const norm = scope(() => this.weightNorm(weight.add(this.deltaWeight(adapterName))));
       const existing = this.doraMagnitude(adapterName);
@@ -176,7 +181,7 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
           y = y.add(term);
           continue;
         }
-        const norm = noGrad(() => this.weightNorm(this.baseLayer.param('weight').add(this.deltaWeight(name))));
+        const norm = noGrad(() => this.weightNorm(this.targetWeight().add(this.deltaWeight(name))));
         y = doraOutput(y, term, this.doraMagnitude(name) as Parameter, norm, this.outputBias());
       }
       return y;
@@ -331,7 +336,7 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
 
   /** W ← W + ΔW; DoRA (dora.ts): W ← (W + ΔW)·m/‖W + ΔW‖, keeping that norm so unmerge restores W exactly. */
   #mergeOne(adapterName: string, safeMerge: boolean): void {
-    const weight = this.baseLayer.param('weight');
+    const weight = this.targetWeight();
     if (this.setting(adapterName).alora) throw new PeftError(`aLoRA does not support merging (adapter '${adapterName}'), as in PEFT`);
     const loraBias = this.loraBiasOf(adapterName);
     const baseBias = this.baseLayer.paramOrNull('bias');
@@ -352,7 +357,7 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
   }
 
   #unmergeOne(adapterName: string): void {
-    const weight = this.baseLayer.param('weight');
+    const weight = this.targetWeight();
     scope(() => {
       const loraBias = this.loraBiasOf(adapterName);
       if (loraBias) this.baseLayer.param('bias').sub_(loraBias.mul(this.setting(adapterName).scaling));

@@ -14,7 +14,7 @@ import { scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { adapterDtype, DeferredInitLinear, initFactorLayers, moduleDictOf } from './containers.js';
 import { type AdapterRows, type InitLoraWeights, LoraLayer } from './lora-layer.js';
-import { oloraInit, orthogonalInit, pissaInit } from './weight-inits.js';
+import { isWeightInit, oloraInit, orthogonalInit, pissaInit, pissaLowrankInit, PISSA_NITER } from './weight-inits.js';
 
 export class LoraLinear extends LoraLayer {
   readonly adapterLayerNames = ['lora_A', 'lora_B', 'lora_magnitude_vector'] as const;
@@ -46,7 +46,7 @@ export class LoraLinear extends LoraLayer {
 
   protected initLoraTensors(adapterName: string, init: InitLoraWeights, r: number): void {
     const [A, B] = [this.#factor('lora_A', adapterName), this.#factor('lora_B', adapterName)];
-    if (init !== 'pissa' && init !== 'olora' && init !== 'orthogonal') {
+    if (!isWeightInit(init)) {
       initFactorLayers(A, B, init, r);
       return;
     }
@@ -57,7 +57,9 @@ export class LoraLinear extends LoraLayer {
     const scaling = this.setting(adapterName).scaling;
     noGrad(() => scope(() => {
       const w = this.fanInFanOut ? weight.mT() : weight;
-      const made = init === 'pissa' ? pissaInit(w, r, scaling) : init === 'olora' ? oloraInit(w, r, scaling) : orthogonalInit(this.inFeatures, this.outFeatures, r);
+      const niter = PISSA_NITER.exec(init);
+      const made = niter ? pissaLowrankInit(w, r, scaling, Number(niter[1]))
+        : init === 'pissa' ? pissaInit(w, r, scaling) : init === 'olora' ? oloraInit(w, r, scaling) : orthogonalInit(this.inFeatures, this.outFeatures, r);
       A.weight.copy_(made.A);
       B.weight.copy_(made.B);
       if (made.residual) weight.copy_(this.fanInFanOut ? made.residual.mT() : made.residual);

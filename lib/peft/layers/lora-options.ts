@@ -2,7 +2,7 @@
 // settings a layer records for it, and how a LoRA layer's parameter names are saved.
 import { PeftError } from '../../errors.js';
 import type { InitLoraWeights } from './containers.js';
-import { WEIGHT_INITS } from './weight-inits.js';
+import { isWeightInit, WEIGHT_INITS } from './weight-inits.js';
 
 export type { InitLoraWeights } from './containers.js';
 
@@ -45,8 +45,8 @@ export function checkLoraOptions(layer: string, adapterName: string, o: LoraLaye
   const p = o.loraDropout ?? 0;
   if (!(p >= 0 && p < 1)) throw new PeftError(`${layer}: lora_dropout must be in [0, 1) for adapter '${adapterName}', got ${p}`);
   const init = o.initLoraWeights ?? true;
-  if (init !== true && init !== false && init !== 'gaussian' && !(WEIGHT_INITS as readonly unknown[]).includes(init)) {
-    throw new PeftError(`${layer}: init_lora_weights must be true, false, 'gaussian', ${WEIGHT_INITS.map((i) => `'${i}'`).join(', ')}, got ${JSON.stringify(init)}`);
+  if (init !== true && init !== false && init !== 'gaussian' && !isWeightInit(init)) {
+    throw new PeftError(`${layer}: init_lora_weights must be true, false, 'gaussian', ${WEIGHT_INITS.map((i) => `'${i}'`).join(', ')} or 'pissa_niter_<N>', got ${JSON.stringify(init)}`);
   }
 }
 

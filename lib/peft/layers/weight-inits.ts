@@ -5,15 +5,25 @@
 // matching columns of B together, so B·A, the residual and the outputs are PEFT's.
 import { PeftError } from '../../errors.js';
 import { randn, tensor } from '../../tensor/creation.js';
+import { svdLowrank } from '../../tensor/linalg.js';
 import { loraSvd } from '../../tensor/lora.js';
 import { cat } from '../../tensor/ops-shape.js';
 import { scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
 export const WEIGHT_INITS = ['pissa', 'olora', 'orthogonal'] as const;
-export type WeightInit = (typeof WEIGHT_INITS)[number];
+export type WeightInit = (typeof WEIGHT_INITS)[number] | `pissa_niter_${number}`;
+/** init_lora_weights "pissa_niter_<N>": PiSSA through torch.svd_lowrank with N subspace iterations. */
+export const PISSA_NITER = /^pissa_niter_(\d+)$/;
+
+export function isWeightInit(init: unknown): init is WeightInit {
+  return (WEIGHT_INITS as readonly unknown[]).includes(init) || (typeof init === 'string' && PISSA_NITER.test(init));
+}
+
 /** Inits that change the base weight (so a saved adapter of that kind needs them again when loaded, as PEFT does). */
-export const BASE_CHANGING_INITS: readonly string[] = ['pissa', 'olora'];
+export function changesBaseWeight(init: unknown): boolean {
+  return init === 'pissa' || init === 'olora' || (typeof init === 'string' && PISSA_NITER.test(init));
+}
 
 export interface FactorInit {
   A: Tensor;
@@ -31,6 +41,21 @@ export function pissaInit(weight: Tensor, r: number, scaling: number): FactorIni
     const A = Vh.mul(root.view(-1, 1));
     const B = US.div(S.view(1, -1)).mul(root.view(1, -1));
     return { A, B, residual: weight.float().sub(B.mm(A).mul(scaling)) };
+  });
+}
+
+/**
+ * PiSSA with torch.svd_lowrank(W, r, niter) (init_lora_weights "pissa_niter_<niter>"): W ≈ V·diag(S)·Uᵀ;
+ * A = diag(√(S/scaling))·Uᵀ, B = V·diag(√(S/scaling)); residual W − scaling·B·A. Draws from the global generator.
+ */
+export function pissaLowrankInit(weight: Tensor, r: number, scaling: number, niter: number): FactorInit {
+  return scope(() => {
+    const w = weight.float();
+    const [V, S, U] = svdLowrank(w, r, niter);
+    const root = S.div(scaling).sqrt();
+    const A = U.mT().mul(root.view(-1, 1)).contiguous();
+    const B = V.mul(root.view(1, -1)).contiguous();
+    return { A, B, residual: w.sub(B.mm(A).mul(scaling)) };
   });
 }
 
