@@ -29,6 +29,8 @@ export interface GenerationOptions extends SamplingOptions {
   padTokenId?: number | null;
   /** Reuse keys/values of earlier positions (default true); false recomputes the whole sequence each step. */
   useCache?: boolean;
+  /** A PeftModel's adapter per batch row (PEFT's `adapter_names`; '__base__' = no adapter): a mixed-adapter batch. */
+  adapterNames?: readonly string[];
 }
 
 export interface ResolvedGeneration {
@@ -37,6 +39,7 @@ export interface ResolvedGeneration {
   readonly pad: number;
   readonly useCache: boolean;
   readonly sampling: Sampling;
+  readonly adapterNames: readonly string[] | null;
 }
 
 export function resolveGeneration(o: GenerationOptions, where = 'generate'): ResolvedGeneration {
@@ -46,7 +49,11 @@ export function resolveGeneration(o: GenerationOptions, where = 'generate'): Res
   for (const id of eos) if (!Number.isInteger(id) || id < 0) throw new TorchError(`${where}: eosTokenId must hold token ids (integers >= 0), got ${JSON.stringify(o.eosTokenId)}`);
   const pad = o.padTokenId ?? eos[0] ?? 0;
   if (!Number.isInteger(pad) || pad < 0) throw new TorchError(`${where}: padTokenId must be a token id (an integer >= 0), got ${pad}`);
-  return { maxNewTokens, eos: new Set(eos), pad, useCache: o.useCache ?? true, sampling: resolveSampling(o, where) };
+  const adapterNames = o.adapterNames ?? null;
+  if (adapterNames !== null && (!Array.isArray(adapterNames) || adapterNames.some((n) => typeof n !== 'string'))) {
+    throw new TorchError(`${where}: adapterNames must be a list of adapter names (one per batch row), got ${JSON.stringify(adapterNames)}`);
+  }
+  return { maxNewTokens, eos: new Set(eos), pad, useCache: o.useCache ?? true, sampling: resolveSampling(o, where), adapterNames };
 }
 
 /** One decoding step: the token each row got (pad for rows that had stopped) and which rows have stopped. */
@@ -66,6 +73,10 @@ export function* generateSteps(model: CausalLM, inputs: { input_ids: Tensor; att
   if (!prompt || prompt.ndim !== 2) throw new TorchError(`generate: input_ids must be an int64 tensor [batch, sequence], got ${prompt ? `shape [${prompt.shape.join(', ')}]` : 'nothing'}`);
   const [batch, promptLength] = prompt.shape;
   if (promptLength === 0) throw new TorchError('generate: input_ids must hold at least one token per row');
+  if (o.adapterNames !== null && o.adapterNames.length !== batch) {
+    throw new TorchError(`generate: adapterNames has ${o.adapterNames.length} names for a batch of ${batch} rows`);
+  }
+  const perRow = o.adapterNames !== null ? { adapter_names: [...o.adapterNames] } : {};
   const random = seededRandom(o.sampling.seed);
   const wasTraining = model.training;
   model.eval();
@@ -86,6 +97,7 @@ export function* generateSteps(model: CausalLM, inputs: { input_ids: Tensor; att
           attention_mask: state.mask,
           past_key_values: cache,
           logits_to_keep: 1,
+          ...perRow,
         });
         const scores = processLogits(logits.select(1, logits.shape[1] - 1), state.ids, o.sampling);
         return chooseTokens(scores, o.sampling, random);
