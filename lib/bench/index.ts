@@ -36,7 +36,7 @@ const PRIMARY: Record<string, [string, boolean]> = {
 /** Node rows Python has no case of its own for, compared with the Python row they must beat (W6 bf16: Python's fp32 b1). */
 const PYTHON_COUNTERPART: Record<string, string> = { 'W6-generate-b1-bf16': 'W6-generate-b1' };
 
-function pythonRowFor(node: BenchFields, pythonRows: ReadonlyMap<string, BenchFields>): BenchFields | null {
+export function pythonRowFor(node: BenchFields, pythonRows: ReadonlyMap<string, BenchFields>): BenchFields | null {
   const name = String(node.workload);
   return pythonRows.get(name) ?? pythonRows.get(PYTHON_COUNTERPART[name] ?? '') ?? null;
 }
