@@ -89,7 +89,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
       const pythonRound = new Map<string, BenchFields>();
       if (python && PYTHON_WORKLOADS.has(name) && pythonError === null) {
         try {
-          for (const row of runReference(python.path, name, args.steps, args.threads)) {
+          // reference_generate.py's rows do not say which torch and threads ran them: the probe and the flag do
+          const ran: BenchFields = { torch: python.torch, threads: args.threads ?? 'default' };
+          for (const row of runReference(python.path, name, args.steps, args.threads).map((r): BenchFields => ({ ...ran, ...r }))) {
             pythonRound.set(String(row.workload), row);
             pythonBest.set(String(row.workload), best(pythonBest.get(String(row.workload)) ?? null, row));
           }
