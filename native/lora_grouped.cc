@@ -2,7 +2,7 @@
 // adapter group, accumulated in place into that group's rows. A group whose rows are consecutive works on views
 // (no copies); a scattered group is gathered once, multiplied, and scattered back with index_add_. On CUDA with
 // our kernels loaded, all groups run in one SGMV-style kernel pair instead; on CPU in float32 inference over a few
-// tokens (mixed-adapter decoding), one pass over the tokens (CpuGroupedKernel).
+// rows of one token each (a mixed-adapter decode step), one pass over the rows (CpuGroupedKernel).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -76,14 +76,16 @@ void GroupedKernel(at::Tensor& y2d, const at::Tensor& x2d, const std::vector<at:
   if (status != 0) throw std::runtime_error("loraLinearGrouped: CUDA kernel failed with error " + std::to_string(status));
 }
 
-// CPU float32 inference over few tokens (a decode step: one token per row, a different adapter per row): every
-// row's low-rank term in one pass over the tokens (h = scale·A x, y += B h), instead of two GEMMs and their
-// bookkeeping per adapter group, which cost more than the arithmetic at this size.
-constexpr int64_t kCpuGroupedMaxTokens = 64;
+// CPU float32 inference on a decode step (one token per row, a different adapter per row, few rows): every row's
+// low-rank term in one pass (h = scale·A x, y += B h), instead of two GEMMs and their bookkeeping per adapter
+// group, which cost more than the arithmetic at this size. Its sums run in another order than the GEMMs', so it
+// is kept to one-token rows: a mixed batch of whole sequences (serving's predict) stays bit-identical to each
+// row's solo forward; a decode step agrees with it to float32 rounding.
+constexpr int64_t kCpuGroupedMaxTokens = 64;  // rows
 
 bool CpuGroupedApplies(const at::Tensor& y2d, const at::Tensor& x2d, const std::vector<at::Tensor>& As,
-                       const std::vector<at::Tensor>& Bs) {
-  if (!y2d.device().is_cpu() || c10::GradMode::is_enabled() || x2d.size(0) > kCpuGroupedMaxTokens) return false;
+                       const std::vector<at::Tensor>& Bs, int64_t seqLen) {
+  if (seqLen != 1 || !y2d.device().is_cpu() || c10::GradMode::is_enabled() || x2d.size(0) > kCpuGroupedMaxTokens) return false;
   if (y2d.scalar_type() != at::kFloat || x2d.scalar_type() != at::kFloat || !y2d.is_contiguous()) return false;
   for (size_t i = 0; i < As.size(); ++i) {
     if (As[i].scalar_type() != at::kFloat || Bs[i].scalar_type() != at::kFloat || !As[i].is_contiguous() ||
@@ -167,7 +169,7 @@ void RegisterLoraGrouped(Napi::Env env, Napi::Object exports) {
       GroupedKernel(y2d, x2d, As, Bs, scales, rowAdapter, seqLen);
       return y2d.view(outShape);
     }
-    if (CpuGroupedApplies(y2d, x2d, As, Bs)) {
+    if (CpuGroupedApplies(y2d, x2d, As, Bs, seqLen)) {
       CpuGroupedKernel(y2d, x2d, As, Bs, scales, rowAdapter, seqLen);
       return y2d.view(outShape);
     }
