@@ -11,8 +11,9 @@ export function packageRoot(): string {
   return root;
 }
 
-export function referenceScript(): string {
-  return join(packageRoot(), 'bench', 'reference.py');
+/** bench/reference.py, or the script of a workload that has its own (generate: reference_generate.py). */
+export function referenceScript(workload = ''): string {
+  return join(packageRoot(), 'bench', workload === 'generate' ? 'reference_generate.py' : 'reference.py');
 }
 
 /** The compiled child entry (child.js beside this file), or null when running from TypeScript sources. */

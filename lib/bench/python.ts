@@ -57,12 +57,17 @@ export function findPython(explicit: string): PythonFound | PythonMissing {
   return { tried, hint };
 }
 
-/** Runs `reference.py <workload>` and returns its JSON object, or throws with the Python error's last line. */
-export function runReference(python: string, workload: string, steps: number, threads: number | null): PythonResult {
-  const args = [referenceScript(), workload, '--steps', String(steps)];
+/**
+ * Runs `reference.py <workload>` (generate: reference_generate.py, which prints one JSON line per case) and returns
+ * its rows, or throws with the Python error's last line.
+ */
+export function runReference(python: string, workload: string, steps: number, threads: number | null): PythonResult[] {
+  const own = workload === 'generate';
+  const args = own ? [referenceScript(workload)] : [referenceScript(), workload, '--steps', String(steps)];
   if (threads !== null) args.push('--threads', String(threads));
   const run = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (run.error) throw run.error;
-  if (run.status !== 0) throw new Error(`reference.py ${workload} failed: ${lastLine(run.stderr)}`);
-  return JSON.parse(lastLine(run.stdout)) as PythonResult;
+  if (run.status !== 0) throw new Error(`${own ? 'reference_generate.py' : 'reference.py'} ${workload} failed: ${lastLine(run.stderr)}`);
+  if (!own) return [JSON.parse(lastLine(run.stdout)) as PythonResult];
+  return run.stdout.trim().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as PythonResult);
 }

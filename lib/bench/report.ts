@@ -2,7 +2,7 @@
 import type { BenchFields } from './result.js';
 
 /** Fields compared as node/python (times and memory: lower is better; gflops: higher is better). */
-export const RATIO_FIELDS = ['ms_per_step', 'ms', 'base_ms', 'lora_ms', 'merged_ms', 'peak_rss_mb', 'gflops'] as const;
+export const RATIO_FIELDS = ['ms_per_step', 'ms', 'base_ms', 'lora_ms', 'merged_ms', 'peak_rss_mb', 'gflops', 'ms_per_token_step'] as const;
 
 export interface TargetCheck {
   what: string;
@@ -59,6 +59,12 @@ export function targetsFor(node: BenchFields, r: Record<string, number>): Target
       return [...check('ms_per_step node/python', r.ms_per_step, 0.7), ...check('peak_rss node/python', r.peak_rss_mb, 1.0)];
     case 'cpu-cache-varying-shapes':
       return check('cache / malloc time', node.slowdown, 1.05);
+    case 'W6-generate-b1':
+      return check('ms_per_token_step node/python', r.ms_per_token_step, 0.5);
+    case 'W6-generate-b8-mixed':
+      return check('ms_per_token_step node/python', r.ms_per_token_step, 0.3);
+    case 'W6-generate-b1-bf16':
+      return check("ms_per_token_step node (bfloat16 base) / python's fp32 b1", r.ms_per_token_step, 0.3);
     default:
       return [];
   }

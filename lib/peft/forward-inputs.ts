@@ -20,13 +20,24 @@ function vocabSize(model: Module): number | null {
   return typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : null;
 }
 
+/** The device of the model's first parameter, found depth-first without listing them all (forward runs per token). */
+function modelDevice(module: Module): Tensor['device'] | undefined {
+  const own = module.parameters({ recurse: false })[0];
+  if (own) return own.device;
+  for (const child of module.children()) {
+    const found = modelDevice(child);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** The forward inputs: tensors alive, ids whole numbers within the vocabulary, images 4-D, all on the model's device. */
 export function checkForwardInputs(model: Module, inputs: unknown): void {
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
     throw new PeftError(`forward: expected an object of named inputs ({ input_ids, attention_mask, pixel_values, ... }), got ${describe(inputs)}`);
   }
   const given = inputs as Record<string, unknown>;
-  const device = model.parameters()[0]?.device;
+  const device = modelDevice(model);
   for (const name of TENSOR_INPUTS) {
     const value = given[name];
     if (value === undefined || value === null) continue;

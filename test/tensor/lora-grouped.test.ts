@@ -120,6 +120,27 @@ describe('loraLinearGrouped', () => {
     });
   });
 
+  test('one-token rows (a decode step: one pass) and longer ones (GEMMs per group) agree with the composition', () => {
+    torch.scope(() => {
+      torch.manualSeed(4);
+      // in = 21 (not a multiple of the kernel's 8 lanes), adapters of different ranks, a transposed (strided) input
+      const W = torch.randn([7, 21]);
+      const terms = [4, 2, 5].map((r, i) => ({ A: torch.randn([r, 21]), B: torch.randn([7, r]), scale: 0.5 + i }));
+      for (const [rows, length] of [[6, 1], [12, 1], [3, 2], [8, 16]]) {
+        const x = torch.randn([rows, 21, length]).transpose(1, 2);
+        const rowAdapter = Array.from({ length: rows }, (_, row) => (row % 4) - 1);
+        torch.noGrad(() => {
+          const y = loraLinearGrouped(x, W, null, terms, rowAdapter);
+          rowAdapter.forEach((a, row) => {
+            const xr = x.slice(0, row, row + 1);
+            const expected = a < 0 ? torch.F.linear(xr, W) : composed(xr, W, null, terms[a].A, terms[a].B, terms[a].scale);
+            expectClose(y.slice(0, row, row + 1), expected);
+          });
+        });
+      }
+    });
+  });
+
   test('rowAdapter must have one valid entry per batch row', () => {
     torch.scope(() => {
       const x = torch.zeros([2, 3, 4]);
