@@ -111,8 +111,11 @@ export function libtorchInfo(): Readonly<LibTorchInfo> {
 /** The GEMM routing entry points (native/gemm.cc); lib/tensor/gemm.ts holds the policy. */
 export interface GemmBinding {
   gemmHasOnednn(): boolean;
-  /** Frozen fp32 CPU Linears with at least minRows rows take `path` from now on. */
-  gemmSetPath(path: 'mkl' | 'onednn', minRows: number): void;
+  /**
+   * fp32 CPU Linears with at least minRows rows and no gradient for their weight take `path` from now on, weights
+   * packed for packRows rows (0: the rows of the first product).
+   */
+  gemmSetPath(path: 'mkl' | 'onednn', minRows: number, packRows: number): void;
   gemmPath(): 'mkl' | 'onednn';
   /** [best ns on MKL, best ns on oneDNN (-1 without it)] of an [m, k] x [k, n] product, calls interleaved. */
   gemmCompare(m: number, k: number, n: number, rounds: number): [number, number];

@@ -24,6 +24,7 @@ enum class GemmPath { kMkl, kOnednn };
 struct Settings {
   GemmPath path = GemmPath::kMkl;
   int64_t minRows = 16;  // fewer rows (decode steps, GEMV-like) stay on MKL
+  int64_t packRows = 0;  // the row count weights are packed for; 0 = the rows of the product that packs them
 };
 Settings settings;
 
@@ -115,16 +116,19 @@ at::Tensor Packed(const at::Tensor& w, int64_t rows) {
   return packed;
 }
 
-// Whether y = x w^T goes through oneDNN: the oneDNN path chosen, fp32 dense CPU tensors, w frozen, enough rows.
+// Whether y = x w^T goes through oneDNN: the oneDNN path chosen, fp32 dense CPU tensors, enough rows, and no gradient
+// for w in this call (frozen, or under no-grad: a trainable weight evaluated is packed once per version, so a model
+// gives the same outputs in its trainer's evaluation as when reloaded frozen).
 bool Routed(const at::Tensor& w, const at::Tensor& x, int64_t rows) {
   return settings.path == GemmPath::kOnednn && rows >= settings.minRows && w.dim() == 2 && w.numel() > 0 &&
-         !w.requires_grad() && !w.is_inference() && w.is_cpu() && x.is_cpu() && w.layout() == at::kStrided &&
+         !(w.requires_grad() && c10::GradMode::is_enabled()) && !w.is_inference() && w.is_cpu() && x.is_cpu() &&
+         w.layout() == at::kStrided &&
          x.layout() == at::kStrided && w.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat;
 }
 
 at::Tensor OnednnLinear(const at::Tensor& x2d, const at::Tensor& w, const at::Tensor& bias) {
   at::NoGradGuard noGrad;
-  at::Tensor packed = Packed(w, x2d.size(0));
+  at::Tensor packed = Packed(w, settings.packRows > 0 ? settings.packRows : x2d.size(0));
   std::optional<at::Tensor> b;
   if (bias.defined()) b = bias.scalar_type() == at::kFloat ? bias.contiguous() : bias.to(at::kFloat);
   return LinearPointwise(x2d.contiguous(), packed, b);
@@ -213,12 +217,13 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
   });
   // gemmHasOnednn() -> whether this LibTorch has oneDNN (MKL's path, at::mm, is always there).
   Def(env, exports, "gemmHasOnednn", [](Args&) { return at::hasMKLDNN(); });
-  // gemmSetPath(path, minRows): frozen fp32 Linears with at least minRows rows take `path` from now on.
+  // gemmSetPath(path, minRows, packRows): frozen fp32 Linears with at least minRows rows take `path` from now on,
+  // their weights packed for packRows rows (0 = the rows of the first product).
   Def(env, exports, "gemmSetPath", [](Args& a) {
     GemmPath path = ParsePath(a.String(0));
-    int64_t minRows = a.Int(1);
-    if (minRows < 1) throw std::invalid_argument("gemmSetPath: minRows must be at least 1");
-    settings = Settings{path, minRows};
+    int64_t minRows = a.Int(1), packRows = a.Int(2);
+    if (minRows < 1 || packRows < 0) throw std::invalid_argument("gemmSetPath: minRows must be at least 1, packRows at least 0");
+    settings = Settings{path, minRows, packRows};
   });
   Def(env, exports, "gemmPath", [](Args&) { return std::string(PathName(settings.path)); });
   // gemmCompare(m, k, n, rounds) -> [best nanoseconds on MKL, on oneDNN (-1 without it)], calls interleaved.

@@ -1,7 +1,7 @@
 // fp32 GEMM routing: frozen Linear weights through oneDNN (packed once, cached per weight and version) give MKL's
 // results within fp32 rounding, forward and backward; in-place weight changes are seen; the cache does not grow.
 import { afterAll, describe, expect, it } from 'vitest';
-import { LoraLinear, models, nn, torch, type Tensor } from '../../lib/index.js';
+import { LoraLinear, models, nn, optim, torch, type Tensor } from '../../lib/index.js';
 import { loraLinear } from '../../lib/tensor/lora.js';
 
 const { F } = torch;
@@ -67,7 +67,7 @@ describe.runIf(hasOnednn)('oneDNN and MKL agree within fp32 rounding', () => {
     expect(w.grad).toBeNull();
   });
 
-  it('a trainable weight stays on at::linear (nothing packed) and gets its gradient', () => {
+  it('a trainable weight under autograd stays on at::linear (nothing packed) and gets its gradient', () => {
     torch.setGemmPath('onednn');
     const w = frozenWeight(40, 32).requiresGrad_();
     const before = torch.gemmCacheStats();
@@ -75,6 +75,18 @@ describe.runIf(hasOnednn)('oneDNN and MKL agree within fp32 rounding', () => {
     const after = torch.gemmCacheStats();
     expect([after.packs, after.hits]).toEqual([before.packs, before.hits]);
     expect(w.grad?.shape).toEqual([40, 32]);
+  });
+
+  it('a trainable weight evaluated under noGrad goes through oneDNN, packed again after each update', () => {
+    const w = frozenWeight(40, 32).requiresGrad_();
+    const x = torch.randn([ROWS, 32]);
+    const [mkl, onednn] = onBoth(() => torch.noGrad(() => F.linear(x, w)));
+    expect(maxDiff(mkl, onednn)).toBeLessThan(TOL);
+    const before = torch.gemmCacheStats();
+    torch.noGrad(() => w.sub_(0.5)); // an optimizer step
+    const updated = torch.noGrad(() => F.linear(x, w));
+    expect(torch.gemmCacheStats().packs).toBe(before.packs + 1);
+    expect(maxDiff(updated, onednn.sub(torch.noGrad(() => F.linear(x, torch.full([40, 32], 0.5)))))).toBeLessThan(TOL);
   });
 
   for (const fanInFanOut of [false, true]) {
@@ -129,6 +141,21 @@ describe.runIf(hasOnednn)('the packed-weight cache', () => {
     torch.setGemmPath('onednn');
     expect(maxDiff(F.linear(x, w), expected)).toBeLessThan(TOL);
   });
+
+  for (const Optimizer of [optim.AdamW, optim.SGD]) {
+    it(`sees the weights a fused ${Optimizer.name} step wrote (fused kernels do not bump versions themselves)`, () => {
+      const layer = new nn.Linear(32, 24);
+      const opt = new Optimizer(layer.parameters(), { lr: 0.5 });
+      const x = torch.randn([ROWS, 32]);
+      torch.setGemmPath('onednn');
+      torch.noGrad(() => layer.forward(x)); // packs the weight as it is now
+      layer.forward(x).sum().backward();
+      opt.step();
+      const afterStep = torch.noGrad(() => layer.forward(x));
+      torch.setGemmPath('mkl');
+      expect(maxDiff(afterStep, torch.noGrad(() => layer.forward(x)))).toBeLessThan(TOL);
+    });
+  }
 
   it('merge then unmerge of a LoRA adapter gives the merged, then the unmerged outputs', () => {
     torch.manualSeed(4);
