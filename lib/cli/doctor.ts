@@ -61,7 +61,7 @@ function reportFailure(error: unknown, json: boolean, io: CommandIO): number {
 export const doctorCommand: Command = {
   name: 'doctor',
   usage: 'usage: node-peft doctor [--json]\n  Loads the addon and LibTorch and reports which binary and LibTorch (and from where), ' +
-    'devices, threads and the CPU tensor cache; when loading fails, what is wrong and what to do.',
+    'devices, threads, the fp32 GEMM path (MKL or oneDNN, with both rates) and the CPU tensor cache; when loading fails, what is wrong and what to do.',
   async run(argv, io) {
     const { values } = parseCommandArgs('doctor', argv, { json: { type: 'boolean' } });
     const json = values.json === true;
