@@ -10,7 +10,7 @@ export type GemmSetting = 'auto' | GemmPath;
 export const GEMM_ENV = 'NODE_PEFT_GEMM';
 
 /** The probe auto measures: a W1-like product (512 rows, hidden 512 -> MLP 1376), best of a few calls per path. */
-export const GEMM_PROBE = { m: 512, k: 512, n: 1376, rounds: 4 } as const;
+export const GEMM_PROBE = { m: 512, k: 512, n: 1376, rounds: 5 } as const;
 /** oneDNN must beat MKL by this factor to be chosen (ties keep MKL's long-standing results). */
 const ONEDNN_MARGIN = 0.95;
 /**
