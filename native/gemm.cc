@@ -130,7 +130,7 @@ at::Tensor OnednnLinear(const at::Tensor& x2d, const at::Tensor& w, const at::Te
   at::NoGradGuard noGrad;
   at::Tensor packed = Packed(w, settings.packRows > 0 ? settings.packRows : x2d.size(0));
   std::optional<at::Tensor> b;
-  if (bias.defined()) b = bias.scalar_type() == at::kFloat ? bias.contiguous() : bias.to(at::kFloat);
+  if (bias.defined()) b = bias.contiguous();
   return LinearPointwise(x2d.contiguous(), packed, b);
 }
 
@@ -196,7 +196,9 @@ std::vector<int64_t> ComparePaths(int64_t m, int64_t k, int64_t n, int64_t round
 at::Tensor RoutedLinear(const at::Tensor& x, const at::Tensor& W, const at::Tensor& bias) {
   int64_t in = W.dim() == 2 ? W.size(1) : 0;
   int64_t rows = (x.dim() >= 1 && in > 0 && x.size(-1) == in) ? x.numel() / in : 0;
-  if (rows == 0 || x.dim() < 1 || !Routed(W, x, rows)) return at::linear(x, W, bias.defined() ? std::optional(bias) : std::nullopt);
+  bool plainBias = !bias.defined() || (bias.scalar_type() == at::kFloat && bias.is_cpu());
+  // Anything unusual (a bias of another dtype included) keeps at::linear, with its own checks and messages.
+  if (rows == 0 || !plainBias || !Routed(W, x, rows)) return at::linear(x, W, bias.defined() ? std::optional(bias) : std::nullopt);
   at::Tensor x2d = x.reshape({rows, in});
   bool grad = c10::GradMode::is_enabled() && (x.requires_grad() || (bias.defined() && bias.requires_grad()));
   at::Tensor y2d = grad ? FrozenLinearFn::apply(x2d, W, bias.defined() ? std::optional(bias) : std::nullopt)

@@ -47,8 +47,8 @@ let choice: GemmChoice | null = null;
 export const ONEDNN_CACHE_ENV = { ONEDNN_PRIMITIVE_CACHE_CAPACITY: '16', LRU_CACHE_CAPACITY: '16' } as const;
 for (const [name, value] of Object.entries(ONEDNN_CACHE_ENV)) process.env[name] ??= value;
 
-/** NODE_PEFT_GEMM's value, checked (unset or empty = auto). */
-export function gemmSetting(value: string | undefined = process.env[GEMM_ENV]): GemmSetting {
+/** A NODE_PEFT_GEMM value, checked (unset or empty = auto). */
+export function gemmSetting(value: string | undefined): GemmSetting {
   const v = value?.trim().toLowerCase() ?? '';
   if (v === '') return 'auto';
   if (v === 'auto' || v === 'mkl' || v === 'onednn') return v;
@@ -78,7 +78,7 @@ function decide(setting: GemmSetting): GemmChoice {
 /** The path in use, chosen at the first call (NODE_PEFT_GEMM, or auto's measurement). */
 export function gemmChoice(): GemmChoice {
   if (choice === null) {
-    const decided = decide(gemmSetting());
+    const decided = decide(gemmSetting(process.env[GEMM_ENV]));
     gemmNative.gemmSetPath(decided.path, GEMM_MIN_ROWS, GEMM_PACK_ROWS);
     choice = decided;
   }

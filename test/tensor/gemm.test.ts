@@ -83,6 +83,20 @@ describe.runIf(hasOnednn)('oneDNN and MKL agree within fp32 rounding', () => {
     expect(w.grad?.shape).toEqual([40, 32]);
   });
 
+  it('a bias of another dtype is refused the same way on both paths', () => {
+    const [x, w, bias] = [torch.randn([ROWS, 16]), frozenWeight(8, 16), torch.randn([8], { dtype: 'float64' })];
+    const messages = onBoth(() => {
+      try {
+        F.linear(x, w, bias);
+        return 'no error';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(messages[0]).not.toBe('no error');
+    expect(messages[1]).toBe(messages[0]);
+  });
+
   it('a trainable weight evaluated under noGrad goes through oneDNN, packed again after each update', () => {
     const w = frozenWeight(40, 32).requiresGrad_();
     const x = torch.randn([ROWS, 32]);
