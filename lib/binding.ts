@@ -107,3 +107,21 @@ export function addonInfo(): Readonly<AddonFiles> {
 export function libtorchInfo(): Readonly<LibTorchInfo> {
   return libtorch as LibTorchInfo;
 }
+
+/** The GEMM routing entry points (native/gemm.cc); lib/tensor/gemm.ts holds the policy. */
+export interface GemmBinding {
+  gemmHasOnednn(): boolean;
+  /**
+   * fp32 CPU Linears with at least minRows rows and no gradient for their weight take `path` from now on, weights
+   * packed for packRows rows (0: the rows of the first product).
+   */
+  gemmSetPath(path: 'mkl' | 'onednn', minRows: number, packRows: number): void;
+  gemmPath(): 'mkl' | 'onednn';
+  /** [best ns on MKL, best ns on oneDNN (-1 without it)] of an [m, k] x [k, n] product, calls interleaved. */
+  gemmCompare(m: number, k: number, n: number, rounds: number): [number, number];
+  /** [packed weights held, their bytes, packs done, cache hits]. */
+  gemmCacheStats(): [number, number, number, number];
+  gemmCacheClear(): void;
+}
+
+export const gemmNative = N as unknown as GemmBinding;

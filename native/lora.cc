@@ -65,7 +65,7 @@ struct LoraLinearFn : public torch::autograd::Function<LoraLinearFn> {
     at::Tensor dh = at::mm(g, B).mul_(scale);  // [T, r]
     at::Tensor dx, dW, dbias, dA, dB;
     if (ctx->needs_input_grad(0)) {
-      dx = at::mm(g, W);
+      dx = RoutedGradInput(g, W);
       dx.addmm_(dh, A);
     }
     if (ctx->needs_input_grad(1)) dW = at::mm(g.t(), x2d);

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "gemm.h"
+
 namespace np {
 
 // Element types the kernels are built for (the codes are part of the C ABI below).
@@ -36,9 +38,10 @@ void AddLowRank(at::Tensor& y2d, const at::Tensor& xl, const at::Tensor& A, cons
 // The base weight in [out, in] layout (GPT-2 Conv1D stores [in, out]: fan_in_fan_out).
 inline at::Tensor OutIn(const at::Tensor& weight, bool fanInFanOut) { return fanInFanOut ? weight.t() : weight; }
 
-// base(x) for x [T, in] and W [out, in]: a fresh [T, out] tensor the low-rank terms may be added into.
+// base(x) for x [T, in] and W [out, in]: a fresh [T, out] tensor the low-rank terms may be added into, on the chosen
+// GEMM path (gemm.h; with autograd for x and bias when W is frozen).
 inline at::Tensor BaseOutput(const at::Tensor& x2d, const at::Tensor& W, const at::Tensor& bias) {
-  return bias.defined() ? at::addmm(bias, x2d, W.t()) : at::mm(x2d, W.t());
+  return RoutedLinear(x2d, W, bias);
 }
 
 // x's shape with the last dim replaced by out.

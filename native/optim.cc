@@ -38,6 +38,11 @@ std::vector<at::Tensor> Grads(const std::vector<at::Tensor>& params) {
   for (const at::Tensor& p : params) out.push_back(p.grad());
   return out;
 }
+// The fused kernels write the parameters without bumping their version counters (as in PyTorch: p._version stays put
+// after a fused AdamW step); caches keyed on the version (the packed weights of native/gemm.cc) must see the update.
+void BumpVersions(const std::vector<at::Tensor>& params) {
+  for (const at::Tensor& p : params) p.unsafeGetTensorImpl()->bump_version();
+}
 }  // namespace
 
 void RegisterOptim(Napi::Env env, Napi::Object exports) {
@@ -64,6 +69,7 @@ void RegisterOptim(Napi::Env env, Napi::Object exports) {
       at::_fused_adamw_(ps, Grads(ps), Pick(exp_avgs, index, "exp_avg tensors"), Pick(exp_avg_sqs, index, "exp_avg_sq tensors"),
                         bucket_max, bucket_steps, a.Number(4), a.Number(5), a.Number(6), a.Number(7), a.Number(8), amsgrad,
                         /*maximize=*/false);
+      BumpVersions(ps);
     }
   });
   // [sync] sgdStep(params, momentumBuffers, lr, momentum, dampening, weightDecay, nesterov, firstStep) -> undefined.
@@ -78,6 +84,7 @@ void RegisterOptim(Napi::Env env, Napi::Object exports) {
       std::vector<at::Tensor> bufs = momentum != 0 ? Pick(buffers, index, "momentum buffers") : std::vector<at::Tensor>{};
       at::_fused_sgd_(ps, Grads(ps), bufs, a.Number(5), momentum, a.Number(2), a.Number(4), a.Bool(6), /*maximize=*/false,
                       a.Bool(7));
+      BumpVersions(ps);
     }
   });
   // [sync] clipGradNorm(params, maxNorm, normType) -> total norm before clipping, as torch.nn.utils.clip_grad_norm_.

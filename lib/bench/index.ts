@@ -52,9 +52,11 @@ function best(a: BenchFields | null, b: BenchFields): BenchFields {
   return (higher ? y > x : y < x) ? b : a;
 }
 
+/** W1's rate against the fastest fp32 GEMM path the gemm workload found (at::mm's fastest call without it). */
 function withPeakFraction(train: BenchFields, gemm: BenchFields | undefined): BenchFields {
-  if (!gemm || typeof train.gflops !== 'number' || typeof gemm.peak_gflops !== 'number') return train;
-  return { ...train, gemm_peak_gflops: gemm.peak_gflops, peak_fraction: train.gflops / gemm.peak_gflops };
+  const peak = gemm?.best_gflops ?? gemm?.peak_gflops;
+  if (typeof train.gflops !== 'number' || typeof peak !== 'number') return train;
+  return { ...train, gemm_peak_gflops: peak, peak_fraction: train.gflops / peak };
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {

@@ -45,6 +45,9 @@ function check(what: string, value: number | string | undefined, limit: number, 
 /** The done-when targets that apply to one workload's result. */
 export function targetsFor(node: BenchFields, r: Record<string, number>): TargetCheck[] {
   switch (node.workload) {
+    case 'gemm-fp32':
+      return [...check('chosen fp32 GEMM path / best (2048^3)', node.chosen_fraction, 0.85, true),
+        ...check('chosen fp32 GEMM path / best (worst W1 shape)', node.chosen_fraction_w1, 0.85, true)];
     case 'W1-train-lora':
       return [...check('ms_per_step node/python', r.ms_per_step, 0.55), ...check('peak_rss node/python', r.peak_rss_mb, 1.0),
         ...check('fraction of fp32 GEMM peak', node.peak_fraction, 0.7, true)];

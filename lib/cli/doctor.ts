@@ -1,5 +1,5 @@
 // node-peft doctor: which addon binary was loaded (prebuilt or local build), which LibTorch and from where, devices,
-// threads and the CPU tensor cache; when something is off, what it is and what to do.
+// threads, the fp32 GEMM path and the CPU tensor cache; when something is off, what it is and what to do.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,29 @@ function platformLine(): string {
   return `${platformKey()}${glibc ? ` (glibc ${glibc})` : ''}, Node.js ${process.versions.node} (N-API ${process.versions.napi})`;
 }
 
+type GemmReport = { path: string; setting: string; reason: string; shape: string; gflops: { mkl: number; onednn: number | null } } |
+  { problem: string };
+
+/** The fp32 GEMM path chosen for frozen Linear weights, and what each path does at auto's probe shape. */
+function gemmReport(torch: typeof import('../tensor/index.js')): GemmReport {
+  try {
+    const choice = torch.gemmChoice();
+    const { m, k, n, rounds } = torch.GEMM_PROBE;
+    const rates = choice.probe ?? torch.measureGemm(m, k, n, rounds);
+    return { path: choice.path, setting: choice.setting, reason: choice.reason, shape: `${m}x${k}x${n}`, gflops: rates };
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function gemmLine(gemm: GemmReport): string {
+  if ('problem' in gemm) return `problem: ${gemm.problem}`;
+  const rate = (v: number | null): string => (v === null ? 'not in this LibTorch' : `${v.toFixed(0)} GFLOP/s`);
+  const how = gemm.setting === 'auto' ? 'auto, by measurement' : `NODE_PEFT_GEMM=${gemm.setting}`;
+  return `${gemm.path === 'onednn' ? 'oneDNN' : 'MKL'} for frozen fp32 Linear weights (${how}); at ${gemm.shape}: ` +
+    `MKL ${rate(gemm.gflops.mkl)}, oneDNN ${rate(gemm.gflops.onednn)}`;
+}
+
 function reportFailure(error: unknown, json: boolean, io: CommandIO): number {
   const message = error instanceof Error ? error.message : String(error);
   const pkg = packageLine();
@@ -38,7 +61,7 @@ function reportFailure(error: unknown, json: boolean, io: CommandIO): number {
 export const doctorCommand: Command = {
   name: 'doctor',
   usage: 'usage: node-peft doctor [--json]\n  Loads the addon and LibTorch and reports which binary and LibTorch (and from where), ' +
-    'devices, threads and the CPU tensor cache; when loading fails, what is wrong and what to do.',
+    'devices, threads, the fp32 GEMM path (MKL or oneDNN, with both rates) and the CPU tensor cache; when loading fails, what is wrong and what to do.',
   async run(argv, io) {
     const { values } = parseCommandArgs('doctor', argv, { json: { type: 'boolean' } });
     const json = values.json === true;
@@ -67,10 +90,11 @@ export const doctorCommand: Command = {
       cpuCache: torch.cpuCacheStats() !== null,
       cpuCacheFromEnv: Object.fromEntries(CACHE_ENV.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]])),
     };
+    const gemm = gemmReport(torch);
     // A real op proves the library works, not just that it loaded.
     const check = torch.scope(() => torch.ones([2, 2]).matmul(torch.ones([2, 2])).sum().item());
     if (json) {
-      io.out(JSON.stringify({ ...report, matmulCheck: check === 8 }, null, 2));
+      io.out(JSON.stringify({ ...report, gemm, matmulCheck: check === 8 }, null, 2));
     } else {
       const { binary, libtorch } = report;
       io.out(`node-peft  ${report.package.version} (${report.package.root})`);
@@ -82,8 +106,9 @@ export const doctorCommand: Command = {
       io.out(`threads    ${report.threads} intra-op on ${report.cores} cores${report.threadsFromEnv ? ` (NODE_PEFT_THREADS=${report.threadsFromEnv})` : ''}`);
       const cacheEnv = Object.entries(report.cpuCacheFromEnv).map(([k, v]) => `${k}=${v}`).join(', ');
       io.out(`cpu cache  ${report.cpuCache ? 'on (blocks of 128 KiB and more are reused)' : 'off'}${cacheEnv ? ` (${cacheEnv})` : ''}`);
+      io.out(`gemm       ${gemmLine(gemm)}`);
       io.out(`check      ones(2,2) @ ones(2,2) sums to ${check}: ${check === 8 ? 'ok' : 'WRONG: reinstall LibTorch or rebuild with "npx node-peft build"'}`);
     }
-    return check === 8 ? 0 : 1;
+    return check === 8 && !('problem' in gemm) ? 0 : 1;
   },
 };

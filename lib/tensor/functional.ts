@@ -3,11 +3,14 @@ import { N } from '../binding.js';
 import { TorchError } from '../errors.js';
 import { intArg, intsArg, optIntArg, optTensorArg, tensorArg } from './check.js';
 import type { DType } from './dtype.js';
+import { ensureGemmChosen } from './gemm.js';
 import { Tensor, wrap } from './tensor.js';
 
 const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
 
+/** x Wᵀ + b; a frozen fp32 CPU weight goes through the GEMM path chosen for this CPU (lib/tensor/gemm.ts). */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  ensureGemmChosen();
   return wrap(N.linear(tensorArg(x, 'linear: x'), tensorArg(weight, 'linear: weight'), optTensorArg(bias, 'linear: bias')));
 }
 

@@ -13,6 +13,7 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { scope, keep } from './scope.js';
 export { manualSeed, getNumThreads, setNumThreads, versions, nativeInfo, cuda } from './runtime.js';
 export { cpuCacheStats, emptyCpuCache, type CpuCacheStats } from './cpu-cache.js';
+export { GEMM_PROBE, gemmChoice, setGemmPath, measureGemm, gemmCacheStats, clearGemmCache, type GemmPath, type GemmChoice, type GemmRates, type GemmCacheStats } from './gemm.js';
 export * as F from './functional.js';
 export * as linalg from './linalg.js';
 export { svdLowrank } from './linalg.js';

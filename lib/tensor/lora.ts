@@ -2,6 +2,7 @@
 // Importing this module also loads our CUDA LoRA kernels when they apply (lora-cuda.ts).
 import { N, type Handle } from '../binding.js';
 import { TorchError } from '../errors.js';
+import { ensureGemmChosen } from './gemm.js';
 import './lora-cuda.js';
 import { type Tensor, wrap } from './tensor.js';
 
@@ -29,6 +30,7 @@ function checkTerms(terms: readonly LowRankTerm[], where: string): void {
 export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, terms: readonly LowRankTerm[], training: boolean,
   fanInFanOut = false): Tensor {
   checkTerms(terms, 'loraLinear');
+  ensureGemmChosen();
   return wrap(N.loraLinear(x.handle, weight.handle, bias?.handle ?? null, terms.map((t) => t.A.handle),
     terms.map((t) => t.B.handle), terms.map((t) => t.scale), terms.map((t) => t.dropout ?? 0), training, fanInFanOut));
 }
@@ -40,6 +42,7 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, terms
 export function loraLinearGrouped(x: Tensor, weight: Tensor, bias: Tensor | null, terms: readonly LowRankTerm[],
   rowAdapter: readonly number[], fanInFanOut = false): Tensor {
   checkTerms(terms, 'loraLinearGrouped');
+  ensureGemmChosen();
   if (x.ndim < 2 || rowAdapter.length !== x.shape[0]) {
     throw new TorchError(`loraLinearGrouped: rowAdapter must have one entry per batch row (${x.shape[0]}), got ${rowAdapter.length}`);
   }

@@ -16,6 +16,13 @@ describe('makeReport', () => {
     ]);
   });
 
+  test('gemm: the chosen path must reach 85% of the best fp32 GEMM, at 2048^3 and at the worst W1 shape', () => {
+    const gemm = makeReport({ workload: 'gemm-fp32', gemm_path: 'mkl', chosen_fraction: 0.45, chosen_fraction_w1: 0.9 }, null);
+    expect(gemm.targets.map((t) => [t.what, t.limit, t.met])).toEqual([
+      ['chosen fp32 GEMM path / best (2048^3)', 0.85, false], ['chosen fp32 GEMM path / best (worst W1 shape)', 0.85, true],
+    ]);
+  });
+
   test('a missed target is reported as missed; without Python only the absolute targets apply', () => {
     const slow = makeReport({ ...python, ms_per_step: 190 }, python);
     expect(slow.targets.find((t) => t.what === 'ms_per_step node/python')?.met).toBe(false);

@@ -15,6 +15,17 @@ describe('workloads', () => {
     expect(r.gflops).toBeCloseTo((2 * 2048 ** 3) / (r.ms as number) / 1e6);
   });
 
+  test('gemm: each fp32 path at 2048^3 and the W1 shapes, the chosen path and its share of the best', async () => {
+    const r = await runWorkload('gemm', 1, null, 0);
+    for (const f of ['mkl_gflops', 'mkl_512x512x1376', 'mkl_512x1376x512', 'mkl_512x512x8000', 'best_gflops']) expect(positive(r[f]), f).toBe(true);
+    expect(['mkl', 'onednn']).toContain(r.gemm_path);
+    expect(r.best_gflops).toBe(Math.max(r.mkl_gflops as number, (r.onednn_gflops as number | undefined) ?? 0));
+    for (const f of ['chosen_fraction', 'chosen_fraction_w1']) {
+      expect(r[f] as number, f).toBeGreaterThan(0);
+      expect(r[f] as number, f).toBeLessThanOrEqual(1);
+    }
+  });
+
   test('W1 train: ms_per_step, tokens_per_s, peak RSS and the model FLOPs', async () => {
     const r = await runWorkload('train', 1, null, 0);
     expect(r.workload).toBe('W1-train-lora');

@@ -96,4 +96,14 @@ describe('node-peft', () => {
     expect(report.cpuCache).toBe(process.env.NODE_PEFT_CPU_CACHE !== '0');
     expect(report.matmulCheck).toBe(true);
   });
+
+  test('doctor reports the fp32 GEMM path in use and the GFLOP/s of each path', async () => {
+    const r = await run('doctor', '--json');
+    const { gemm } = JSON.parse(r.out) as { gemm: { path: string; shape: string; gflops: { mkl: number; onednn: number | null } } };
+    expect(['mkl', 'onednn']).toContain(gemm.path);
+    expect(gemm.shape).toBe('512x512x1376');
+    expect(gemm.gflops.mkl).toBeGreaterThan(0);
+    const text = await run('doctor');
+    expect(text.out).toMatch(/^gemm {7}(MKL|oneDNN) for frozen fp32 Linear weights \(.+\); at 512x512x1376: MKL \d+ GFLOP\/s, oneDNN/m);
+  });
 });
