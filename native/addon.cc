@@ -28,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   np::RegisterLoraCuda(env, exports);
   np::RegisterFused(env, exports);
   np::RegisterDistributed(env, exports);
+  np::RegisterBf16(env, exports);
   return exports;
 }
 

@@ -1,4 +1,5 @@
 // Elementwise, reduction and matrix ops. Binary ops take a tensor or a JS number on either side.
+#include "bf16.h"
 #include "convert.h"
 #include "registry.h"
 
@@ -108,7 +109,7 @@ void RegisterMathOps(Napi::Env env, Napi::Object exports) {
     return at::addmm(a.Tensor(0), a.Tensor(1), a.Tensor(2), a.Has(3) ? a.Scalar(3) : at::Scalar(1),
                      a.Has(4) ? a.Scalar(4) : at::Scalar(1));
   });
-  Def(env, exports, "linear", [](Args& a) { return at::linear(a.Tensor(0), a.Tensor(1), a.OptTensor(2)); });
+  Def(env, exports, "linear", [](Args& a) { return Linear(a.Tensor(0), a.Tensor(1), a.OptTensor(2)); });
   Def(env, exports, "einsum", [](Args& a) { return at::einsum(a.String(0), a.Tensors(1)); });
   Def(env, exports, "outer", [](Args& a) { return at::outer(a.Tensor(0), a.Tensor(1)); });
 }

@@ -18,4 +18,5 @@ void RegisterLoraCuda(Napi::Env env, Napi::Object exports);
 void RegisterCpuCache(Napi::Env env, Napi::Object exports);
 void RegisterFused(Napi::Env env, Napi::Object exports);
 void RegisterDistributed(Napi::Env env, Napi::Object exports);
+void RegisterBf16(Napi::Env env, Napi::Object exports);
 }  // namespace np

@@ -1,11 +1,11 @@
 // `node-peft bench` arguments: workload names, --steps, --threads, --json, --python, --no-python, --in-process.
 import { TorchError } from '../errors.js';
 
-export const WORKLOADS = ['gemm', 'train', 'forward', 'multi', 'swap', 'vit', 'serve'] as const;
+export const WORKLOADS = ['gemm', 'train', 'train-bf16', 'forward', 'multi', 'swap', 'vit', 'serve'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 /** Workloads the Python reference (bench/reference.py) also runs. */
-export const PYTHON_WORKLOADS: ReadonlySet<WorkloadName> = new Set(['gemm', 'train', 'forward', 'multi', 'vit']);
+export const PYTHON_WORKLOADS: ReadonlySet<WorkloadName> = new Set(['gemm', 'train', 'train-bf16', 'forward', 'multi', 'vit']);
 
 export interface BenchArgs {
   workloads: WorkloadName[];
