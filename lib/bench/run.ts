@@ -14,7 +14,7 @@ import { getNumThreads, setNumThreads, versions } from '../tensor/runtime.js';
 const RUNNERS: Record<WorkloadName, (ctx: WorkloadContext) => BenchFields | Promise<BenchFields>> = {
   gemm: gemmWorkload,
   train: trainWorkload,
-  'train-bf16': trainBf16Workload,
+  'train-bf16': (ctx) => trainBf16Workload(ctx),
   forward: forwardWorkload,
   multi: multiWorkload,
   swap: swapWorkload,

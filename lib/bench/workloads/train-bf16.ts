@@ -56,23 +56,24 @@ function trainRun(dtype: 'float32' | 'bfloat16'): TrainRun {
   };
 }
 
-/** The loss after LOSS_STEPS steps from seed 0, and the median ms of those steps. */
-function lossAfterSteps(dtype: 'float32' | 'bfloat16'): { loss: number; msPerStep: number } {
+/** The loss after `steps` steps from seed 0, and the median ms of those steps. */
+function lossAfterSteps(dtype: 'float32' | 'bfloat16', steps: number): { loss: number; msPerStep: number } {
   const run = trainRun(dtype);
   try {
     const times: number[] = [];
-    for (let i = 0; i < LOSS_STEPS; i++) {
+    for (let i = 0; i < steps; i++) {
       const start = performance.now();
       run.step();
       times.push(performance.now() - start);
     }
-    return { loss: run.loss(), msPerStep: median(times) };
+    return { loss: run.loss(), msPerStep: steps > 0 ? median(times) : 0 };
   } finally {
     run.dispose();
   }
 }
 
-export function trainBf16Workload(ctx: WorkloadContext): BenchFields {
+/** lossSteps: LOSS_STEPS in the bench (the tests use fewer). */
+export function trainBf16Workload(ctx: WorkloadContext, lossSteps = LOSS_STEPS): BenchFields {
   const run = trainRun('bfloat16');
   let timing;
   try {
@@ -81,13 +82,13 @@ export function trainBf16Workload(ctx: WorkloadContext): BenchFields {
     run.dispose();
   }
   const peak = peakRssMb(); // before the loss runs below, which hold a float32 model too
-  const bf16 = lossAfterSteps('bfloat16');
-  const fp32 = lossAfterSteps('float32');
+  const bf16 = lossAfterSteps('bfloat16', lossSteps);
+  const fp32 = lossAfterSteps('float32', lossSteps);
   const tokens = TRAIN_BATCH * LLAMA.seq;
   return {
     workload: 'W1b-train-lora-bf16', ms_per_step: timing.median, min: timing.min, max: timing.max,
     tokens_per_s: (tokens / timing.median) * 1000, peak_rss_mb: peak,
     loss_after_50: bf16.loss, loss_fp32_after_50: fp32.loss, loss_rel_diff: Math.abs(bf16.loss - fp32.loss) / Math.abs(fp32.loss),
-    ms_per_step_50: bf16.msPerStep, fp32_ms_per_step_50: fp32.msPerStep, bf16_gemm: bf16Gemm(),
+    ms_per_step_50: bf16.msPerStep, fp32_ms_per_step_50: fp32.msPerStep, loss_steps: lossSteps, bf16_gemm: bf16Gemm(),
   };
 }
