@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   np::RegisterFused(env, exports);
   np::RegisterDistributed(env, exports);
   np::RegisterGemm(env, exports);
+  np::RegisterBf16(env, exports);
   return exports;
 }
 

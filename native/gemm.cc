@@ -4,6 +4,7 @@
 // and dropped once the weight's storage is gone. Only frozen (no grad) fp32 CPU weights are routed: a trainable
 // weight changes every step and packing it per call costs more than it saves.
 #include "gemm.h"
+#include "bf16.h"
 
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -214,8 +215,7 @@ at::Tensor RoutedGradInput(const at::Tensor& g2d, const at::Tensor& W) {
 void RegisterGemm(Napi::Env env, Napi::Object exports) {
   // linear(x, weight, bias?) -> x weight^T + bias, as torch.nn.functional.linear, on the chosen GEMM path.
   Def(env, exports, "linear", [](Args& a) {
-    std::optional<at::Tensor> bias = a.OptTensor(2);
-    return RoutedLinear(a.Tensor(0), a.Tensor(1), bias.value_or(at::Tensor()));
+    return Linear(a.Tensor(0), a.Tensor(1), a.OptTensor(2));  // bf16 widened where that pays, else RoutedLinear
   });
   // gemmHasOnednn() -> whether this LibTorch has oneDNN (MKL's path, at::mm, is always there).
   Def(env, exports, "gemmHasOnednn", [](Args&) { return at::hasMKLDNN(); });

@@ -3,6 +3,7 @@
 // adapters. Mixed-adapter batches are in lora_grouped.cc.
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "bf16.h"
 #include "convert.h"
 #include "lora_kernels.h"
 #include "registry.h"
@@ -35,8 +36,8 @@ void AddLowRank(at::Tensor& y2d, const at::Tensor& xl, const at::Tensor& A, cons
   at::Tensor h = at::mm(xl.scalar_type() == A.scalar_type() ? xl : xl.to(A.scalar_type()), A.t());
   if (B.scalar_type() == y2d.scalar_type()) {
     y2d.addmm_(h, B.t(), 1.0, scale);
-  } else {
-    y2d.add_(at::mm(h, B.t()).mul_(scale).to(y2d.scalar_type()));
+  } else {  // as PEFT: the sum in the adapter's dtype, rounded once to the base's
+    y2d.copy_(y2d.to(B.scalar_type()).addmm_(h, B.t(), 1.0, scale));
   }
 }
 
@@ -101,7 +102,10 @@ at::Tensor LoraLinear(const at::Tensor& x, const at::Tensor& weight, const at::T
     std::optional<at::Tensor> optBias = bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt;
     return LoraLinearFn::apply(x2d, W, optBias, As[0], Bs[0], scales[0]).view(OutShape(x, out));
   }
-  at::Tensor y2d = BaseOutput(x2d, W, bias);
+  if (grad && As.size() == 1 && !anyDropout && MixedLoraApplies(x, W, As[0], Bs[0])) {
+    return MixedLoraLinear(x2d, W, bias, As[0], Bs[0], scales[0]).view(OutShape(x, out));
+  }
+  at::Tensor y2d = LowPrecisionLinear(x2d, W, bias);
   for (size_t i = 0; i < As.size(); ++i) {
     double p = i < ps.size() ? ps[i] : 0.0;
     at::Tensor xl = (p > 0 && training) ? at::dropout(x2d, p, true) : x2d;
@@ -138,14 +142,14 @@ void RegisterLora(Napi::Env env, Napi::Object exports) {
     at::Tensor norm;
     {
       at::NoGradGuard noGrad;
-      at::Tensor delta = at::mm(B, A).mul_(scale).to(w.scalar_type());
+      at::Tensor delta = at::mm(B, A).mul_(scale);  // w + delta in the wider dtype, as PEFT
       norm = at::linalg_vector_norm(w + delta, 2, at::IntArrayRef{1}, false, std::nullopt);
     }
     at::Tensor f = (magnitude / norm).view({1, -1});
     at::Tensor xd = dropping ? at::dropout(x, p, true) : x;
-    at::Tensor lora = at::matmul(at::matmul(xd.to(A.scalar_type()), A.t()), B.t()).to(y.scalar_type());
+    at::Tensor lora = at::matmul(at::matmul(xd.to(A.scalar_type()), A.t()), B.t());
     at::Tensor basePart = dropping ? at::linear(xd, w) : (bias ? y - *bias : y);
-    return y + (f - 1) * basePart + f * lora * scale;
+    return (y + ((f - 1) * basePart + f * lora * scale)).to(y.scalar_type());
   });
 
   // loraSvd(delta [out, in], rank, fullMatrices, clamp?) -> [B = U·diag(S) (out, rank), A = Vh (rank, in)], the

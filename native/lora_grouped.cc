@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "bf16.h"
 #include "convert.h"
 #include "lora_kernels.h"
 #include "registry.h"
@@ -163,7 +164,7 @@ void RegisterLoraGrouped(Napi::Env env, Napi::Object exports) {
     }
     at::Tensor x2d = x.reshape({-1, in});
     int64_t seqLen = x.size(0) == 0 ? 1 : x2d.size(0) / x.size(0);
-    at::Tensor y2d = BaseOutput(x2d, W, bias.value_or(at::Tensor()));
+    at::Tensor y2d = LowPrecisionLinear(x2d, W, bias.value_or(at::Tensor()));
     std::vector<int64_t> outShape = OutShape(x, out);
     if (GroupedKernelApplies(y2d, x2d, As, Bs)) {
       GroupedKernel(y2d, x2d, As, Bs, scales, rowAdapter, seqLen);

@@ -1,4 +1,5 @@
 // Elementwise, reduction and matrix ops. Binary ops take a tensor or a JS number on either side.
+#include "bf16.h"
 #include "convert.h"
 #include "registry.h"
 

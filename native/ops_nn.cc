@@ -1,4 +1,5 @@
 // Neural-network ops and the in-place ops that training needs.
+#include "bf16.h"
 #include "convert.h"
 #include "registry.h"
 
@@ -67,8 +68,8 @@ void RegisterNNOps(Napi::Env env, Napi::Object exports) {
     throw std::invalid_argument("interpolate: mode must be 'bilinear', 'bicubic' or 'nearest', got '" + mode + "'");
   });
   Def(env, exports, "scaledDotProductAttention", [](Args& a) {
-    return at::scaled_dot_product_attention(a.Tensor(0), a.Tensor(1), a.Tensor(2), a.OptTensor(3),
-                                            a.OptNumber(4).value_or(0.0), a.Bool(5), a.OptNumber(6), a.Bool(7));
+    return Attention(a.Tensor(0), a.Tensor(1), a.Tensor(2), a.OptTensor(3), a.OptNumber(4).value_or(0.0), a.Bool(5),
+                     a.OptNumber(6), a.Bool(7));
   });
   Def(env, exports, "pad", [](Args& a) {
     return at::pad(a.Tensor(0), a.Ints(1), a.Has(2) ? a.String(2) : "constant", a.OptNumber(3));

@@ -19,4 +19,5 @@ void RegisterCpuCache(Napi::Env env, Napi::Object exports);
 void RegisterFused(Napi::Env env, Napi::Object exports);
 void RegisterDistributed(Napi::Env env, Napi::Object exports);
 void RegisterGemm(Napi::Env env, Napi::Object exports);
+void RegisterBf16(Napi::Env env, Napi::Object exports);
 }  // namespace np

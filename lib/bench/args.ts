@@ -1,11 +1,11 @@
 // `node-peft bench` arguments: workload names, --steps, --threads, --json, --python, --no-python, --in-process.
 import { TorchError } from '../errors.js';
 
-export const WORKLOADS = ['gemm', 'train', 'forward', 'multi', 'swap', 'vit', 'generate', 'serve', 'cache'] as const;
+export const WORKLOADS = ['gemm', 'train', 'train-bf16', 'forward', 'multi', 'swap', 'vit', 'generate', 'serve', 'cache'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 /** Workloads the Python reference also runs (bench/reference.py; generate: bench/reference_generate.py). */
-export const PYTHON_WORKLOADS: ReadonlySet<WorkloadName> = new Set(['gemm', 'train', 'forward', 'multi', 'vit', 'generate']);
+export const PYTHON_WORKLOADS: ReadonlySet<WorkloadName> = new Set(['gemm', 'train', 'train-bf16', 'forward', 'multi', 'vit', 'generate']);
 
 export interface BenchArgs {
   workloads: WorkloadName[];

@@ -27,7 +27,7 @@ async function runNode(name: WorkloadName, args: BenchArgs): Promise<BenchFields
 
 /** The field that ranks runs of one workload, and whether higher is better. */
 const PRIMARY: Record<string, [string, boolean]> = {
-  'gemm-fp32': ['gflops', true], 'W1-train-lora': ['ms_per_step', false], 'W2-forward': ['lora_ms', false],
+  'gemm-fp32': ['gflops', true], 'W1-train-lora': ['ms_per_step', false], 'W1b-train-lora-bf16': ['ms_per_step', false], 'W2-forward': ['lora_ms', false],
   'W3-multi-adapter-batch': ['ms', false], 'W4-adapter-swap': ['load_ms', false], 'W5-vit-seed': ['ms_per_step', false],
   'W6-generate-b1': ['ms_per_token_step', false], 'W6-generate-b8-mixed': ['ms_per_token_step', false],
   'W6-generate-b1-bf16': ['ms_per_token_step', false],

@@ -51,6 +51,9 @@ export function targetsFor(node: BenchFields, r: Record<string, number>): Target
     case 'W1-train-lora':
       return [...check('ms_per_step node/python', r.ms_per_step, 0.55), ...check('peak_rss node/python', r.peak_rss_mb, 1.0),
         ...check('fraction of fp32 GEMM peak', node.peak_fraction, 0.7, true)];
+    case 'W1b-train-lora-bf16':
+      return [...check('ms_per_step node/python', r.ms_per_step, 0.35), ...check('peak_rss node/python', r.peak_rss_mb, 1.0),
+        ...check('loss after 50 steps vs float32 (relative)', node.loss_rel_diff, 0.02)];
     case 'W2-forward':
       return [...check('base_ms node/python', r.base_ms, 0.6), ...check('lora_ms node/python', r.lora_ms, 0.6),
         ...check('merged_ms node/python', r.merged_ms, 0.6), ...check('unmerged / base', node.lora_overhead, 1.05)];

@@ -8,6 +8,7 @@ import { gemmWorkload } from './workloads/gemm.js';
 import { multiWorkload } from './workloads/multi.js';
 import { swapWorkload } from './workloads/swap.js';
 import { trainWorkload } from './workloads/train.js';
+import { trainBf16Workload } from './workloads/train-bf16.js';
 import { serveWorkload } from './workloads/serve.js';
 import { vitWorkload } from './workloads/vit.js';
 import { getNumThreads, setNumThreads, versions } from '../tensor/runtime.js';
@@ -15,6 +16,7 @@ import { getNumThreads, setNumThreads, versions } from '../tensor/runtime.js';
 const RUNNERS: Record<WorkloadName, (ctx: WorkloadContext) => BenchFields | BenchFields[] | Promise<BenchFields>> = {
   gemm: gemmWorkload,
   train: trainWorkload,
+  'train-bf16': (ctx) => trainBf16Workload(ctx),
   forward: forwardWorkload,
   multi: multiWorkload,
   swap: swapWorkload,

@@ -89,6 +89,8 @@ export const doctorCommand: Command = {
       threadsFromEnv: process.env.NODE_PEFT_THREADS || null,
       cpuCache: torch.cpuCacheStats() !== null,
       cpuCacheFromEnv: Object.fromEntries(CACHE_ENV.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]])),
+      bf16Gemm: torch.bf16Gemm(),
+      cpuHasBf16Dot: torch.cpuHasBf16Dot(),
     };
     const gemm = gemmReport(torch);
     // A real op proves the library works, not just that it loaded.
@@ -107,6 +109,8 @@ export const doctorCommand: Command = {
       const cacheEnv = Object.entries(report.cpuCacheFromEnv).map(([k, v]) => `${k}=${v}`).join(', ');
       io.out(`cpu cache  ${report.cpuCache ? 'on (blocks of 128 KiB and more are reused)' : 'off'}${cacheEnv ? ` (${cacheEnv})` : ''}`);
       io.out(`gemm       ${gemmLine(gemm)}`);
+      const bf16Why = report.cpuHasBf16Dot ? 'the CPU has bf16 dot products' : 'no bf16 dot products on this CPU';
+      io.out(`bf16 gemm  ${report.bf16Gemm === 'fp32' ? 'widened to fp32 sgemm' : "ATen's bf16 GEMM"} (${bf16Why}${process.env.NODE_PEFT_BF16_GEMM ? `; NODE_PEFT_BF16_GEMM=${process.env.NODE_PEFT_BF16_GEMM}` : ''})`);
       io.out(`check      ones(2,2) @ ones(2,2) sums to ${check}: ${check === 8 ? 'ok' : 'WRONG: reinstall LibTorch or rebuild with "npx node-peft build"'}`);
     }
     return check === 8 && !('problem' in gemm) ? 0 : 1;

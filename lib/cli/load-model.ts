@@ -3,7 +3,17 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromPretrained as modelFromPretrained, type PreTrainedModel } from '../models/index.js';
 import { PeftModel } from '../peft/index.js';
+import { type DType, FLOAT_DTYPES } from '../tensor/dtype.js';
 import { UsageError } from './args.js';
+
+/** A model dtype given on the command line or in train.json: 'auto' (the checkpoint's) or a floating dtype. */
+export type ModelDtype = DType | 'auto';
+
+export function parseModelDtype(what: string, value: unknown): ModelDtype {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (typeof value === 'string' && (FLOAT_DTYPES as readonly string[]).includes(value)) return value as DType;
+  throw new UsageError(`${what}: expected one of auto, ${FLOAT_DTYPES.join(', ')}, got ${JSON.stringify(value)}`);
+}
 
 export function requireFolder(command: string, option: string, dir: string, mustHold?: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${command}: ${option} ${dir}: no such folder`);
@@ -31,9 +41,10 @@ export function parseAdapterSpecs(command: string, specs: readonly string[]): [s
   return named;
 }
 
-export async function loadBaseModel(command: string, dir: string): Promise<PreTrainedModel> {
+/** The base model in `dtype` ('auto': as its config.json / checkpoint says). */
+export async function loadBaseModel(command: string, dir: string, dtype: ModelDtype = 'auto'): Promise<PreTrainedModel> {
   requireFolder(command, '--model', dir, 'config.json');
-  return modelFromPretrained(dir);
+  return modelFromPretrained(dir, { dtype });
 }
 
 /** The base model with the adapters loaded strictly (an adapter that does not fit is an error); the first is active. Frozen, eval mode. */

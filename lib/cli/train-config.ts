@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type { LoraConfigInit } from '../peft/index.js';
 import type { AugmentOptions } from '../train/augment.js';
 import { UsageError } from './args.js';
+import { type ModelDtype, parseModelDtype } from './load-model.js';
 
 export type SchedulerKind = 'constant' | 'linear' | 'cosine';
 
@@ -23,6 +24,8 @@ export interface TextDataConfig {
 
 export interface TrainConfig {
   model: string;
+  /** The base model's dtype ('auto': the checkpoint's); LoRA weights, gradients and AdamW state stay float32. */
+  dtype: ModelDtype;
   output_dir: string;
   lora: LoraConfigInit;
   train_data: string;
@@ -51,7 +54,7 @@ export interface TrainConfig {
 }
 
 const DATA_KNOWN = new Set(['train', 'eval', 'augment', 'tokenizer', 'max_length', 'packing', 'completion_only_loss', 'assistant_only_loss']);
-const KNOWN = new Set(['model', 'output_dir', 'lora', 'data', 'image_size', 'steps', 'batch_size', 'gradient_accumulation_steps', 'learning_rate',
+const KNOWN = new Set(['model', 'dtype', 'output_dir', 'lora', 'data', 'image_size', 'steps', 'batch_size', 'gradient_accumulation_steps', 'learning_rate',
   'weight_decay', 'lr_scheduler', 'warmup_steps', 'max_grad_norm', 'eval_every', 'checkpoint_every', 'log_every', 'seed', 'resume',
   'overwrite_output_dir']);
 
@@ -111,6 +114,7 @@ export function parseTrainConfig(text: string, path: string): TrainConfig {
   if (typeof overwrite !== 'boolean') fail(path, 'overwrite_output_dir', 'true or false', overwrite);
   return {
     model: resolvePath(str('model')),
+    dtype: parseModelDtype(`train: ${path}: 'dtype'`, json.dtype),
     output_dir: resolvePath(str('output_dir')),
     lora: lora as LoraConfigInit,
     train_data: resolvePath(str('data.train', dataJson.train)),

@@ -108,7 +108,7 @@ export async function runTrain(config: TrainConfig, progress: boolean, log: (lin
       }
     }
     group?.barrier(); // the other ranks start once rank 0 accepted the output folder
-    const base = await loadBaseModel('train', config.model);
+    const base = await loadBaseModel('train', config.model, config.dtype);
     if (config.image_size !== null) {
       if (!(base instanceof ViTForImageClassification)) throw new UsageError(`train: image_size applies to ViT models only, not ${base.architecture}`);
       base.resizeImageSize(config.image_size);

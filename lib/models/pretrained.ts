@@ -7,7 +7,7 @@ import { resolveModelDir } from '../hub/index.js';
 import { loadCheckpoint } from '../serialization/sharded.js';
 import { noGrad } from '../tensor/autograd.js';
 import { disposeIfThrows } from '../tensor/scope.js';
-import { type DType, isFloating } from '../tensor/dtype.js';
+import { checkFloatDtype, type DType, isFloating } from '../tensor/dtype.js';
 import type { PreTrainedModel } from './base.js';
 import { BertForSequenceClassification } from './bert.js';
 import { loadCheckpointInto } from './checkpoint.js';
@@ -65,6 +65,7 @@ async function readConfig(dir: string): Promise<ConfigJson> {
  * @example const model = await models.fromPretrained('./tiny-llama', { dtype: 'bfloat16' });
  */
 export async function fromPretrained<M extends PreTrainedModel = PreTrainedModel>(dirOrRepo: string, options: FromPretrainedOptions = {}): Promise<M> {
+  if (options.dtype !== undefined && options.dtype !== 'auto') checkFloatDtype(options.dtype, `fromPretrained: dtype (or 'auto')`);
   // a save killed between its two renames: the complete new version beside it
   const dir = resolveFolder(await resolveModelDir(dirOrRepo, { revision: options.revision }));
   const config = await readConfig(dir);

@@ -2,7 +2,7 @@
 // Layers read their parameters and children through the registries on every forward (never cached),
 // so replaceModule() / replaceParameter() take effect at once (PEFT relies on this).
 import { StateDictError, TorchError } from '../errors.js';
-import { type Device, type DType, isFloating } from '../tensor/dtype.js';
+import { checkDevice, checkFloatDtype, type Device, type DType, isFloating } from '../tensor/dtype.js';
 import { noGrad } from '../tensor/autograd.js';
 import { keep } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -318,7 +318,9 @@ export abstract class Module {
    * Optimizers built before to() hold the old parameters: build them after.
    */
   to(target: DType | Device): this {
-    const isDevice = target === 'cpu' || target.startsWith('cuda');
+    const isDevice = typeof target === 'string' && (target === 'cpu' || target.startsWith('cuda'));
+    if (isDevice) checkDevice(target);
+    else checkFloatDtype(target, 'Module.to');
     const converts = (t: Tensor): boolean => isDevice || isFloating(t.dtype);
     const convertedParams = new Map<Parameter, Parameter>();
     const convertedBuffers = new Map<Tensor, Tensor>();

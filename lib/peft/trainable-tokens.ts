@@ -12,7 +12,7 @@ import { embedding, linear } from '../tensor/functional.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ADAPTER_CARRIER, type ActivationOptions, type AdapterCarrier, type CarrierEntry } from './carrier.js';
-import { parameterDictOf, removeFromParameterDict } from './layers/containers.js';
+import { adapterDtype, parameterDictOf, removeFromParameterDict } from './layers/containers.js';
 import { currentAdapterNames } from './mixed-batch.js';
 
 type BaseLike = Module & { forward(x: Tensor): Tensor; paddingIdx?: number | null };
@@ -65,7 +65,8 @@ export class TrainableTokensLayer extends Module {
       const index = tensor(indices, { dtype: 'int64', device: weight.device });
       const originals = weight.indexSelect(0, index);
       index.dispose();
-      const values = initWeights ? originals.clone() : randn([indices.length, weight.shape[1]], { dtype: weight.dtype, device: weight.device });
+      // float32 on a bf16/fp16 embedding, as PEFT's autocast_adapter_dtype
+      const values = initWeights ? originals.to({ dtype: adapterDtype(weight.dtype), copy: true }) : randn([indices.length, weight.shape[1]], { dtype: adapterDtype(weight.dtype), device: weight.device });
       parameterDictOf(this, 'trainable_tokens_delta').set(name, new Parameter(values, false));
       values.dispose();
       this.#originals.set(name, originals);

@@ -30,6 +30,17 @@ export function checkDtype(dtype: unknown, what = 'dtype'): DType {
   return dtype as DType;
 }
 
+/** The dtypes a model's parameters can be held in (fromPretrained's dtype, Module.to). */
+export const FLOAT_DTYPES: readonly DType[] = ['float32', 'bfloat16', 'float16', 'float64'];
+
+/** A model dtype by name; anything else is an error naming the accepted ones. */
+export function checkFloatDtype(dtype: unknown, what = 'dtype'): DType {
+  if (typeof dtype !== 'string' || !(FLOAT_DTYPES as readonly string[]).includes(dtype)) {
+    throw new TorchError(`${what}: expected one of ${FLOAT_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
+  }
+  return dtype as DType;
+}
+
 export function checkDevice(device: unknown): Device {
   if (typeof device !== 'string' || !/^(cpu|cuda(:\d+)?)$/.test(device)) {
     throw new TorchError(`device: expected 'cpu', 'cuda' or 'cuda:N', got ${JSON.stringify(device)}`);

@@ -11,7 +11,7 @@ export { cat, stack, where } from './ops-shape.js';
 export { add, mul, matmul, bmm, addmm, einsum, outer } from './ops-math.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { scope, keep } from './scope.js';
-export { manualSeed, getNumThreads, setNumThreads, versions, nativeInfo, cuda } from './runtime.js';
+export { manualSeed, getNumThreads, setNumThreads, versions, nativeInfo, cuda, bf16Gemm, cpuHasBf16Dot, type Bf16GemmMode } from './runtime.js';
 export { cpuCacheStats, emptyCpuCache, type CpuCacheStats } from './cpu-cache.js';
 export { GEMM_PROBE, gemmChoice, setGemmPath, measureGemm, gemmCacheStats, clearGemmCache, type GemmPath, type GemmChoice, type GemmRates, type GemmCacheStats } from './gemm.js';
 export * as F from './functional.js';

@@ -30,6 +30,15 @@ describe('makeReport', () => {
     expect(swap.targets.map((t) => [t.what, t.met])).toEqual([['load_ms', false], ['switch_ms', true]]);
   });
 
+  test('W1b: node/python ms_per_step <= 0.35, peak RSS <= 1.0x, the loss after 50 steps within 2% of float32', () => {
+    const py = { workload: 'W1b-train-lora-bf16', ms_per_step: 17700, peak_rss_mb: 700 };
+    const report = makeReport({ ...py, ms_per_step: 400, peak_rss_mb: 450, loss_rel_diff: 0.001 }, py);
+    expect(report.targets.map((t) => [t.what, t.met])).toEqual([
+      ['ms_per_step node/python', true], ['peak_rss node/python', true], ['loss after 50 steps vs float32 (relative)', true],
+    ]);
+    expect(makeReport({ ...py, loss_rel_diff: 0.03 }, null).targets.map((t) => t.met)).toEqual([false]);
+  });
+
   test('the JSON line keeps the reference field names at the top level and nests python and ratios', () => {
     const line = JSON.parse(jsonLine(makeReport({ ...python, ms_per_step: 180 }, python)));
     expect(line.workload).toBe('W1-train-lora');

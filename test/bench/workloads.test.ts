@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { runWorkload } from '../../lib/bench/run.js';
 import { loraTrainFlops } from '../../lib/bench/flops.js';
 import { LLAMA } from '../../lib/bench/models.js';
+import { LOSS_STEPS, trainBf16Workload } from '../../lib/bench/workloads/train-bf16.js';
 
 const positive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
@@ -34,6 +35,16 @@ describe('workloads', () => {
     expect(r.model_gflop).toBeCloseTo(loraTrainFlops(LLAMA, { r: 16, targetsPerLayer: 4 }, 4) / 1e9);
     expect(typeof r.torch).toBe('string');
     expect(positive(r.threads)).toBe(true);
+  });
+
+  test('W1b train bf16: reference.py fields, the loss (after N steps) next to float32 from the same seed', () => {
+    const r = trainBf16Workload({ steps: 1, warmup: 0 }, 0); // the bench trains LOSS_STEPS (50) steps per dtype first
+    expect(LOSS_STEPS).toBe(50);
+    expect(r.workload).toBe('W1b-train-lora-bf16');
+    for (const f of ['ms_per_step', 'min', 'max', 'tokens_per_s', 'peak_rss_mb', 'loss_after_50', 'loss_fp32_after_50']) expect(positive(r[f]), f).toBe(true);
+    expect(r.loss_rel_diff).toBeCloseTo(Math.abs((r.loss_after_50 as number) - (r.loss_fp32_after_50 as number)) / (r.loss_fp32_after_50 as number));
+    expect(r.loss_rel_diff).toBeLessThan(0.02);
+    expect(['bf16', 'fp32']).toContain(r.bf16_gemm);
   });
 
   test('W2 forward: base, unmerged and merged timings and their ratio', async () => {

@@ -60,6 +60,19 @@ describe('node-peft', () => {
     expect(() => parseTrainConfig('{"modle":"m"}', 'train.json')).toThrow("unknown field(s) 'modle'");
   });
 
+  test('train.json "dtype": the base model\'s dtype (default auto); an unknown one names the accepted ones', async () => {
+    const { parseTrainConfig } = await import('../../lib/cli/train-config.js');
+    const json = (extra: string): string => `{"model":"m","output_dir":"o","lora":{},"data":{"train":"t"},"steps":1${extra}}`;
+    expect(parseTrainConfig(json(''), 'train.json').dtype).toBe('auto');
+    expect(parseTrainConfig(json(',"dtype":"bfloat16"'), 'train.json').dtype).toBe('bfloat16');
+    expect(() => parseTrainConfig(json(',"dtype":"bf16"'), 'train.json'))
+      .toThrow(`train: train.json: 'dtype': expected one of auto, float32, bfloat16, float16, float64, got "bf16"`);
+    const fixtures = new URL('../fixtures/', import.meta.url).pathname;
+    const r = await run('merge', '--model', `${fixtures}peft-golden/07_llama_two_named_adapters/base`, '--adapter', `${fixtures}bf16/lora/adapter`, '--out', '/nonexistent/out', '--dtype', 'half');
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toBe('node-peft: merge: --dtype: expected one of auto, float32, bfloat16, float16, float64, got "half"');
+  });
+
   test('serve without --model is a usage error, exit 2', async () => {
     const r = await run('serve');
     expect(r.code).toBe(2);

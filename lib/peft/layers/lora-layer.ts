@@ -13,7 +13,7 @@ import { DoraMagnitude, doraMergedWeight, doraOutput, doraUnmergedWeight } from 
 import { aloraMask } from '../alora.js';
 import { BASE_ROW, checkBatch, currentAdapterNames, rowIndex, rowsByAdapter } from '../mixed-batch.js';
 import { loraScaling } from '../patterns.js';
-import { moduleDictOf, removeFromModuleDict, removeFromParameterDict } from './containers.js';
+import { adapterDtype, moduleDictOf, removeFromModuleDict, removeFromParameterDict } from './containers.js';
 import { changesBaseWeight } from './weight-inits.js';
 
 export { checkLoraOptions, savedLoraName, type AdapterRows, type AdapterSettings, type InitLoraWeights, type LoraLayerOptions } from './lora-options.js';
@@ -120,7 +120,20 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
     this.createLoraTensors(adapterName, s.r);
     // PiSSA / OLoRA rewrite the base weight: a loaded adapter of that kind needs it too (PEFT re-runs the init).
     if (initialize || changesBase) this.initLoraTensors(adapterName, s.initLoraWeights, s.r);
+    if (initialize) this.#roundToBaseDtype(adapterName);
     if (s.useDora) this.#initMagnitude(adapterName);
+  }
+
+  /**
+   * PEFT moves a new adapter to the base layer's dtype before autocast_adapter_dtype widens it back to float32: on a
+   * bf16/fp16 base the initial values are bf16/fp16 numbers held in float32.
+   */
+  #roundToBaseDtype(adapterName: string): void {
+    const baseDtype = this.baseLayer.param('weight').dtype;
+    if (baseDtype !== 'bfloat16' && baseDtype !== 'float16') return;
+    noGrad(() => {
+      for (const [, p] of this.loraParameters(adapterName)) scope(() => void p.copy_(p.to(baseDtype)));
+    });
   }
 
   /** Initialises one adapter's tensors afresh (PEFT's reset_lora_parameters; DoRA: the magnitude from the new ΔW). */
@@ -130,11 +143,14 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
     if (s.useDora) this.#initMagnitude(adapterName);
   }
 
-  /** m = ‖W + ΔW‖ (PEFT's DoRA init), into a new lora_magnitude_vector entry or the existing one. */
+  /**
+   * m = ‖W + ΔW‖ (PEFT's DoRA init), into a new lora_magnitude_vector entry or the existing one. PEFT takes the norm
+   * in the base weight's dtype (its new adapter is still in that dtype then) and keeps m in float32.
+   */
   #initMagnitude(adapterName: string): void {
     const weight = this.targetWeight();
     noGrad(() => {
-      const norm = scope(() => this.weightNorm(weight.add(this.deltaWeight(adapterName))));
+      const norm = scope(() => this.weightNorm(weight.add(this.deltaWeight(adapterName).to(weight.dtype))).to(adapterDtype(weight.dtype)));
       const existing = this.doraMagnitude(adapterName);
       if (existing) existing.copy_(norm);
       else moduleDictOf(this, 'lora_magnitude_vector').set(adapterName, new DoraMagnitude(norm));
@@ -184,7 +200,8 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
         const norm = noGrad(() => this.weightNorm(this.targetWeight().add(this.deltaWeight(name))));
         y = doraOutput(y, term, this.doraMagnitude(name) as Parameter, norm, this.outputBias());
       }
-      return y;
+      const baseDtype = this.baseLayer.param('weight').dtype;
+      return y.dtype === baseDtype ? y : y.to(baseDtype); // float32 adapters on a bf16 base: back to its dtype, as PEFT
     });
   }
 

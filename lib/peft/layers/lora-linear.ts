@@ -104,7 +104,10 @@ export class LoraLinear extends LoraLayer {
       y.dispose();
       y = next;
     }
-    return y;
+    if (y.dtype === weight.dtype) return y;
+    const cast = y.to(weight.dtype); // float32 adapter terms on a bf16 base: back to its dtype, as PEFT
+    y.dispose();
+    return cast;
   }
 
   /** One low-rank product per adapter group of rows (loraLinearGrouped); other rows get the base output. */
@@ -129,14 +132,10 @@ export class LoraLinear extends LoraLayer {
     });
   }
 
+  /** ΔW in the adapter's dtype (float32 on a bf16/fp16 base: merging adds it with one rounding, as PEFT). */
   deltaWeight(adapterName: string): Tensor {
     const s = this.setting(adapterName);
-    const weight = this.baseLayer.param('weight');
-    const delta = loraDelta(this.#factor('lora_A', adapterName).weight, this.#factor('lora_B', adapterName).weight, s.scaling, this.fanInFanOut);
-    if (delta.dtype === weight.dtype) return delta;
-    const cast = delta.to(weight.dtype);
-    delta.dispose();
-    return cast;
+    return loraDelta(this.#factor('lora_A', adapterName).weight, this.#factor('lora_B', adapterName).weight, s.scaling, this.fanInFanOut);
   }
 
   /** One norm per output feature: over `in` (dim 1 of [out, in], dim 0 of the fan_in_fan_out layout [in, out]). */
