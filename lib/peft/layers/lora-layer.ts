@@ -129,7 +129,7 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
    * bf16/fp16 base the initial values are bf16/fp16 numbers held in float32.
    */
   #roundToBaseDtype(adapterName: string): void {
-    const baseDtype = this.baseLayer.param('weight').dtype;
+    const baseDtype = this.targetWeight().dtype;
     if (baseDtype !== 'bfloat16' && baseDtype !== 'float16') return;
     noGrad(() => {
       for (const [, p] of this.loraParameters(adapterName)) scope(() => void p.copy_(p.to(baseDtype)));
@@ -200,7 +200,7 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
         const norm = noGrad(() => this.weightNorm(this.targetWeight().add(this.deltaWeight(name))));
         y = doraOutput(y, term, this.doraMagnitude(name) as Parameter, norm, this.outputBias());
       }
-      const baseDtype = this.baseLayer.param('weight').dtype;
+      const baseDtype = this.targetWeight().dtype;
       return y.dtype === baseDtype ? y : y.to(baseDtype); // float32 adapters on a bf16 base: back to its dtype, as PEFT
     });
   }
