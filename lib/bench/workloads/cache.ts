@@ -2,6 +2,7 @@
 // process (the cache is installed at load), alternated over rounds, best round of each; slowdown = cache / malloc.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { getNumThreads } from '../../tensor/runtime.js';
 import { VARYING } from '../varying-shapes.js';
 import type { BenchFields, WorkloadContext } from '../result.js';
 
@@ -9,7 +10,7 @@ function runChild(cacheOn: boolean, calls: number): BenchFields {
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = fileURLToPath(new URL(`../varying-shapes-child.${fromSources ? 'ts' : 'js'}`, import.meta.url));
   const loader = fromSources ? ['--import', 'tsx'] : [];
-  const env = { ...process.env, NODE_PEFT_CPU_CACHE: cacheOn ? '1' : '0' };
+  const env = { ...process.env, NODE_PEFT_CPU_CACHE: cacheOn ? '1' : '0', NODE_PEFT_THREADS: String(getNumThreads()) };
   const child = spawnSync(process.execPath, [...loader, entry, String(calls)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (child.status !== 0) throw new Error(`bench cache: the ${cacheOn ? 'cache' : 'malloc'} run failed (exit ${child.status ?? child.signal})`);
   const lines = child.stdout.trim().split('\n');
