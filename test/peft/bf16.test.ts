@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { getPeftModel, LoraConfig, models, optim, PeftModel, safetensors, torch, type Tensor } from '../../lib/index.js';
-import { FIXTURES } from './golden.js';
+import { FIXTURES, maxAbsDiff } from './golden.js';
 
 const BASE = join(FIXTURES, 'peft-golden/07_llama_two_named_adapters/base');
 const CASES = join(FIXTURES, 'bf16');
@@ -28,7 +28,6 @@ interface Manifest {
 }
 
 const manifest = (name: string): Manifest => JSON.parse(readFileSync(join(CASES, name, 'manifest.json'), 'utf8')) as Manifest;
-const maxAbsDiff = (a: Tensor, b: Tensor): number => torch.scope(() => a.to('float32').sub(b.to('float32')).abs().max().item());
 const load = (name: string, file = 'expected.safetensors'): Promise<Record<string, Tensor>> => safetensors.load(join(CASES, name, file));
 const bf16Base = (): Promise<models.PreTrainedModel> => models.fromPretrained(BASE, { dtype: 'bfloat16' });
 

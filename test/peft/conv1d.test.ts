@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nn, PeftModel, safetensors, type Tensor } from '../../lib/index.js';
-import { FIXTURES } from './golden.js';
+import { FIXTURES, maxAbsDiff } from './golden.js';
 
 const CASE = join(FIXTURES, 'peft-variants', 'conv1d');
 const scratch = mkdtempSync(join(tmpdir(), 'peft-conv1d-'));
@@ -33,11 +33,6 @@ async function base(): Promise<ConvNet> {
   net.eval();
   return net;
 }
-
-const maxAbsDiff = (a: Tensor, b: Tensor): number => {
-  expect(a.shape).toEqual(b.shape);
-  return a.sub(b).abs().max().item();
-};
 
 describe('LoRA on nn.Conv1d', () => {
   it('the base model matches PyTorch\'s Conv1d', async () => {

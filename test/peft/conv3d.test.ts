@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getPeftModel, LoraConfig, nn, PeftModel, safetensors, torch, type LoraConv2d, type Tensor } from '../../lib/index.js';
 import { Conv3dNet } from './custom-models.js';
-import { FIXTURES } from './golden.js';
+import { FIXTURES, maxAbsDiff } from './golden.js';
 
 const CASE = join(FIXTURES, 'peft-variants', 'conv3d');
 const TOLERANCE = 1e-4;
@@ -22,11 +22,6 @@ async function base(): Promise<Conv3dNet> {
   net.eval();
   return net;
 }
-
-const maxAbsDiff = (a: Tensor, b: Tensor): number => {
-  expect(a.shape).toEqual(b.shape);
-  return a.sub(b).abs().max().item();
-};
 
 describe('nn.Conv3d', () => {
   it('matches PyTorch\'s Conv3d (kernel 3, stride (1, 2, 2), padding 1; and 1×1×1)', async () => {

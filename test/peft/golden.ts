@@ -1,9 +1,18 @@
-// Shared access to the PEFT golden fixtures (test/fixtures/peft-golden*, copied verbatim from /work/shared).
+// Shared access to the PEFT golden fixtures (test/fixtures/peft-golden*, copied verbatim from /work/shared), and the
+// comparison every golden test makes.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { torch, type Tensor } from '../../lib/index.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+/** The largest absolute difference of two tensors of the same shape, compared in float32. */
+export function maxAbsDiff(a: Tensor, b: Tensor): number {
+  expect(a.shape).toEqual(b.shape);
+  return torch.scope(() => a.to('float32').sub(b.to('float32')).abs().max().item());
+}
+
 export const GOLDEN_SETS = ['peft-golden', 'peft-golden-transformers4'] as const;
 
 export interface SavedKeyInfo {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { models, PeftModel, safetensors, type Tensor } from '../../lib/index.js';
-import { FIXTURES, GOLDEN_SETS, goldenCases } from './golden.js';
+import { FIXTURES, GOLDEN_SETS, goldenCases, maxAbsDiff } from './golden.js';
 
 const TOLERANCE = 1e-4;
 const scratch = mkdtempSync(join(tmpdir(), 'peft-golden-'));
@@ -18,16 +18,6 @@ interface CaseIndex {
 
 interface Manifest {
   mixed_batch?: { adapter_names: string[] };
-}
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const d = a.sub(b).abs();
-  const m = d.max();
-  const value = m.item();
-  d.dispose();
-  m.dispose();
-  return value;
 }
 
 async function loadPeft(dir: string, adapters: Record<string, string>): Promise<PeftModel> {

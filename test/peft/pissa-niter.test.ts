@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getPeftModel, LoraConfig, models, PeftModel, safetensors, torch, type LoraLinear, type Tensor } from '../../lib/index.js';
-import { FIXTURES } from './golden.js';
+import { FIXTURES, maxAbsDiff } from './golden.js';
 
 const TOLERANCE = 1e-4;
 const CASE = join(FIXTURES, 'peft-variants', 'init_pissa_niter_4');
@@ -19,10 +19,6 @@ const quiet = { warn: (): void => undefined };
 const scratch = mkdtempSync(join(tmpdir(), 'peft-pissa-niter-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const maxAbsDiff = (a: Tensor, b: Tensor): number => {
-  expect(a.shape).toEqual(b.shape);
-  return a.sub(b).abs().max().item();
-};
 const logits = (m: { forward(i: never): unknown }, inputs: Record<string, Tensor>): Tensor => (m.forward({ ...inputs } as never) as { logits: Tensor }).logits;
 
 describe(`init_lora_weights "${manifest.init}"`, () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getPeftModel, LoraConfig, LoraParamWrapper, nn, PeftModel, safetensors, torch, withAdapterNames, type Tensor } from '../../lib/index.js';
 import { Experts, TinyMoE } from './custom-models.js';
-import { FIXTURES } from './golden.js';
+import { FIXTURES, maxAbsDiff } from './golden.js';
 
 const CASE = join(FIXTURES, 'peft-variants', 'target_parameters');
 const TARGETS = ['experts.gate_up_proj', 'experts.down_proj', 'experts_t.gate_up_proj', 'experts_t.down_proj', 'head.weight'];
@@ -29,10 +29,6 @@ async function loaded(): Promise<PeftModel> {
   return peft;
 }
 
-const maxAbsDiff = (a: Tensor, b: Tensor): number => {
-  expect(a.shape).toEqual(b.shape);
-  return a.sub(b).abs().max().item();
-};
 const config = (extra: Record<string, unknown> = {}): LoraConfig => new LoraConfig({ r: 2, lora_alpha: 4, target_modules: [], target_parameters: TARGETS, ...extra });
 
 describe('target_parameters: PEFT\'s golden case', () => {

@@ -8,7 +8,7 @@ import { models, PeftModel, safetensors, torch, type Tensor } from '../../lib/in
 import type { CombinationType } from '../../lib/peft/weighted-adapter.js';
 import type { CausalLM } from '../../lib/models/generation.js';
 import { generate } from '../../lib/models/text-generation.js';
-import { FIXTURES } from './golden.js';
+import { FIXTURES, maxAbsDiff } from './golden.js';
 
 const TOLERANCE = 1e-4;
 const VARIANTS = join(FIXTURES, 'peft-variants');
@@ -34,11 +34,6 @@ async function loadCase(name: string): Promise<{ peft: PeftModel; inputs: Record
 }
 
 const logits = (peft: PeftModel, inputs: Record<string, Tensor>): Tensor => (peft.forward({ ...inputs }) as { logits: Tensor }).logits;
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  return a.sub(b).abs().max().item();
-}
 
 const ids = (t: Tensor): number[][] => {
   const flat = Array.from(t.toArray(), Number);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getPeftModel, LoraConfig, models, PeftModel, safetensors, torch, type LoraLinear, type Tensor } from '../../lib/index.js';
-import { FIXTURES } from './golden.js';
+import { FIXTURES, maxAbsDiff } from './golden.js';
 
 const TOLERANCE = 1e-4;
 const VARIANTS = join(FIXTURES, 'peft-variants');
@@ -16,10 +16,6 @@ const scratch = mkdtempSync(join(tmpdir(), 'peft-inits-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const quiet = { warn: (): void => undefined };
 
-const maxAbsDiff = (a: Tensor, b: Tensor): number => {
-  expect(a.shape).toEqual(b.shape);
-  return a.sub(b).abs().max().item();
-};
 const logits = (m: { forward(i: never): unknown }, inputs: Record<string, Tensor>): Tensor => (m.forward({ ...inputs } as never) as { logits: Tensor }).logits;
 
 for (const init of ['pissa', 'olora', 'orthogonal'] as const) {
