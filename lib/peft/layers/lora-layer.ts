@@ -17,7 +17,7 @@ import { adapterDtype, moduleDictOf, removeFromModuleDict, removeFromParameterDi
 import { changesBaseWeight } from './weight-inits.js';
 
 export { checkLoraOptions, savedLoraName, type AdapterRows, type AdapterSettings, type InitLoraWeights, type LoraLayerOptions } from './lora-options.js';
-import { checkLoraOptions, savedLoraName, type AdapterRows, type AdapterSettings, type InitLoraWeights, type LoraLayerOptions } from './lora-options.js';
+import { adapterSettings, savedLoraName, type AdapterRows, type AdapterSettings, type InitLoraWeights, type LoraLayerOptions } from './lora-options.js';
 
 type Forwardable = Module & { forward(x: Tensor): Tensor };
 
@@ -238,23 +238,7 @@ export abstract class LoraLayer extends Module implements AdapterCarrier {
   }
 
   protected recordSettings(adapterName: string, o: LoraLayerOptions): AdapterSettings {
-    checkLoraOptions(this.constructor.name, adapterName, o);
-    const useRslora = o.useRslora ?? false;
-    const s: AdapterSettings = {
-      initLoraWeights: o.initLoraWeights ?? true,
-      r: o.r,
-      loraAlpha: o.loraAlpha,
-      scaling: loraScaling(o.loraAlpha, o.r, useRslora),
-      dropout: o.loraDropout ?? 0,
-      useDora: o.useDora ?? false,
-      useRslora,
-      loraBias: o.loraBias ?? false,
-      alora: o.alora ?? false,
-    };
-    if (s.alora && !this.supportsAlora) {
-      throw new PeftError(`aLoRA (alora_invocation_tokens) is supported on Linear layers only (PEFT applies it to every token of a ${this.constructor.name}), adapter '${adapterName}'`);
-    }
-    if (s.loraBias && !this.supportsLoraBias) throw new PeftError(`lora_bias=true is not supported for ${this.constructor.name} (as in PEFT), adapter '${adapterName}'`);
+    const s = adapterSettings(this.constructor.name, adapterName, o, { alora: this.supportsAlora, loraBias: this.supportsLoraBias });
     this.settings.set(adapterName, s);
     return s;
   }

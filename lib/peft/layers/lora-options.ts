@@ -2,6 +2,7 @@
 // settings a layer records for it, and how a LoRA layer's parameter names are saved.
 import { PeftError } from '../../errors.js';
 import type { InitLoraWeights } from './containers.js';
+import { loraScaling } from '../patterns.js';
 import { isWeightInit, WEIGHT_INITS } from './weight-inits.js';
 
 export type { InitLoraWeights } from './containers.js';
@@ -55,4 +56,26 @@ export function savedLoraName(local: string): string {
   const [container, , ...rest] = local.split('.');
   if (container === 'lora_magnitude_vector') return container;
   return [container, ...rest].join('.');
+}
+
+/** A layer's checked settings for one adapter: the options with PEFT's defaults and the scaling they give. */
+export function adapterSettings(layer: string, adapterName: string, o: LoraLayerOptions, supports: { alora: boolean; loraBias: boolean }): AdapterSettings {
+  checkLoraOptions(layer, adapterName, o);
+  const useRslora = o.useRslora ?? false;
+  const s: AdapterSettings = {
+    initLoraWeights: o.initLoraWeights ?? true,
+    r: o.r,
+    loraAlpha: o.loraAlpha,
+    scaling: loraScaling(o.loraAlpha, o.r, useRslora),
+    dropout: o.loraDropout ?? 0,
+    useDora: o.useDora ?? false,
+    useRslora,
+    loraBias: o.loraBias ?? false,
+    alora: o.alora ?? false,
+  };
+  if (s.alora && !supports.alora) {
+    throw new PeftError(`aLoRA (alora_invocation_tokens) is supported on Linear layers only (PEFT applies it to every token of a ${layer}), adapter '${adapterName}'`);
+  }
+  if (s.loraBias && !supports.loraBias) throw new PeftError(`lora_bias=true is not supported for ${layer} (as in PEFT), adapter '${adapterName}'`);
+  return s;
 }
