@@ -41,6 +41,11 @@ namespace np {
 namespace {
 constexpr size_t kMinCachedBytes = 128 << 10;
 constexpr size_t kPageBytes = 4096;
+#if defined(_WIN32)
+constexpr bool kJoinAndSplit = false;  // blocks come from the heap there: each must be freed whole, as allocated
+#else
+constexpr bool kJoinAndSplit = true;   // any page range of a mapping can be unmapped
+#endif
 using Clock = std::chrono::steady_clock;
 
 struct CacheSettings {
@@ -91,7 +96,7 @@ class FreeBlocks {
   void Add(Block block, Clock::time_point now) {
     char* start = static_cast<char*>(block.p);
     auto next = byAddress_.lower_bound(start);
-    if (next != byAddress_.begin()) {
+    if (kJoinAndSplit && next != byAddress_.begin()) {
       auto prev = std::prev(next);
       if (prev->first + prev->second->block.size == start) {
         Block left = Remove(prev->second);
@@ -100,7 +105,7 @@ class FreeBlocks {
       }
     }
     next = byAddress_.lower_bound(start + block.size);
-    if (next != byAddress_.end() && next->first == start + block.size) block.size += Remove(next->second).size;
+    if (kJoinAndSplit && next != byAddress_.end() && next->first == start + block.size) block.size += Remove(next->second).size;
     byAge_.push_back({block, now, {}, {}});
     auto entry = std::prev(byAge_.end());
     entry->bySize = bySize_.emplace(block.size, entry);
@@ -108,10 +113,11 @@ class FreeBlocks {
     bytes_ += block.size;
   }
 
-  // The smallest free block of at least `bytes`, taken out whole; nullopt when none is that large.
+  // The smallest free block of at least `bytes`, taken out whole; nullopt when none fits.
   std::optional<Block> TakeAtLeast(size_t bytes) {
     auto it = bySize_.lower_bound(bytes);
     if (it == bySize_.end()) return std::nullopt;
+    if (!kJoinAndSplit && it->first > bytes + bytes / 4) return std::nullopt;  // unsplittable: at most a quarter more
     return Remove(it->second);
   }
 
@@ -217,7 +223,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (std::optional<FreeBlocks::Block> block = free_.TakeAtLeast(bytes)) {
         counters_.hits++;
         size_t rest = block->size - bytes;
-        if (rest >= kMinCachedBytes) {
+        if (kJoinAndSplit && rest >= kMinCachedBytes) {
           free_.Add({static_cast<char*>(block->p) + bytes, rest}, Clock::now());
           block->size = bytes;
         }

@@ -1,6 +1,7 @@
 // Which fp32 GEMM Linear weights go through when no gradient is wanted for them (frozen, or under noGrad): MKL
-// (at::linear) or oneDNN with the weight packed once per version into its preferred layout (native/gemm.cc). NODE_PEFT_GEMM=auto|mkl|onednn; auto measures both once per process, at the first
-// Linear, and keeps MKL unless oneDNN is clearly faster on this CPU (MKL picks slow code paths on AMD; on Intel it wins).
+// (at::linear) or oneDNN with the weight packed once per version into its preferred layout (native/gemm.cc).
+// NODE_PEFT_GEMM=auto|mkl|onednn; auto measures both once per process, at the first Linear, and keeps MKL unless
+// oneDNN is clearly faster on this CPU (MKL picks slow code paths on AMD's AVX-512; on Intel and on AVX2 it holds).
 import { gemmNative } from '../binding.js';
 import { TorchError } from '../errors.js';
 
